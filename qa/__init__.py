@@ -1,0 +1,69 @@
+"""QA stage: answers questions from the stored index, with citations. `answer()` is its surface."""
+
+import threading
+import time
+from pathlib import Path
+
+from index import Embedder, Settings, make_embedder, open_index
+from index.store import current_folder
+from qa.compose import compose
+from qa.records import Answer, Citation, Hit
+from qa.retrieve import DenseRetriever, ModelMismatch
+
+__all__ = ["Answer", "Assistant", "Citation", "Hit", "ModelMismatch", "QuestionError", "answer"]
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked as it is (empty, too long); the message says why."""
+
+
+class Assistant:
+    """Answers from one index; picks up a newly committed index on the next question."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings.embedder)
+        self._lock = threading.Lock()
+        self._folder: Path | None = None
+        self._retriever: DenseRetriever | None = None
+
+    def answer(self, question: str, k: int | None = None) -> Answer:
+        question = self._checked(question)
+        started = time.perf_counter()
+        hits = self._current_retriever().search(question, k or self.settings.top_k)
+        retrieved = time.perf_counter()
+        result = compose(question, hits, self.settings.min_support)
+        result.timings.update(retrieve=retrieved - started, compose=time.perf_counter() - retrieved)
+        return result
+
+    def index(self):
+        self._current_retriever()
+        return self._retriever._index
+
+    def _current_retriever(self) -> DenseRetriever:
+        folder = current_folder(self.settings.index_path)
+        with self._lock:
+            if folder != self._folder:
+                self._retriever = DenseRetriever(open_index(self.settings.index_path), self.embedder)
+                self._folder = folder
+            return self._retriever
+
+    def _checked(self, question: str) -> str:
+        question = (question or "").strip()
+        if not question:
+            raise QuestionError("问题是空的，请输入要查询的内容。")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(f"问题太长（{len(question)} 字），请精简到 {limit} 字以内。")
+        return question
+
+
+_assistants: dict[Settings, Assistant] = {}
+
+
+def answer(question: str, settings: Settings | None = None, k: int | None = None) -> Answer:
+    """Answer one question from the index that `settings` names (the defaults if none)."""
+    settings = settings or Settings()
+    if settings not in _assistants:
+        _assistants[settings] = Assistant(settings)
+    return _assistants[settings].answer(question, k)

@@ -1,0 +1,162 @@
+"""The `qa` command: index, ask, serve, eval. The one place that wires every stage together."""
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from index import (
+    IndexBusy,
+    IndexMissing,
+    LoadError,
+    Settings,
+    build_index,
+    ensure_index,
+    make_embedder,
+    read_manifest,
+)
+from qa import Answer, Assistant, ModelMismatch, QuestionError
+
+# Hub libraries must never reach for the network: every model comes from an installed package.
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+USER_ERRORS = (IndexBusy, IndexMissing, LoadError, ModelMismatch, QuestionError, FileNotFoundError, ValueError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except USER_ERRORS as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _settings(args) -> Settings:
+    settings = Settings().with_(docs_dir=getattr(args, "docs", None), index_dir=getattr(args, "index_dir", None))
+    if getattr(args, "docs", None) and not getattr(args, "index_dir", None):
+        settings = settings.with_(index_dir=_index_for(settings))
+    return settings
+
+
+def _index_for(settings: Settings) -> Path:
+    """Each documents folder gets its own index, so evaluating another corpus leaves the main one alone."""
+    if settings.docs_dir.resolve() == Settings().docs_dir.resolve():
+        return Settings().index_path
+    key = hashlib.sha256(str(settings.docs_dir.resolve()).encode()).hexdigest()[:8]
+    return settings.home / "indexes" / f"{settings.docs_dir.resolve().name}-{key}"
+
+
+def _build(args) -> int:
+    settings = _settings(args)
+    report = build_index(settings, make_embedder(settings.embedder))
+    print(f"已索引 {report.documents} 个文件、{report.chunks} 个段落 → {settings.index_path}")
+    for error in report.errors:
+        print(f"跳过 {error}", file=sys.stderr)
+    return 1 if report.errors else 0
+
+
+def _status(args) -> int:
+    settings = _settings(args)
+    manifest = read_manifest(settings.index_path)
+    if args.json:
+        print(json.dumps(asdict(manifest) | {"index_dir": str(settings.index_path)}, ensure_ascii=False, indent=2))
+        return 0
+    print(f"索引：{settings.index_path}")
+    print(f"文件 {len(manifest.documents)} 个，段落 {manifest.chunk_count} 个，构建于 {manifest.built_at}")
+    print(f"嵌入模型：{manifest.embedder}（{manifest.dim} 维，指纹 {manifest.fingerprint}）")
+    print(f"切分：每段 {manifest.chunk_size} 字，重叠 {manifest.chunk_overlap} 字")
+    for name, entry in manifest.documents.items():
+        print(f"  {name}  {entry.chunks} 段  sha256 {entry.id[:12]}")
+    for name in manifest.skipped:
+        print(f"  {name}  （无法读取，已跳过）")
+    return 0
+
+
+def _ask(args) -> int:
+    settings = _settings(args)
+    result = Assistant(settings).answer(args.question, args.k)
+    print(json.dumps(asdict(result), ensure_ascii=False, indent=2) if args.json else format_answer(result))
+    return 0
+
+
+def format_answer(result: Answer) -> str:
+    lines = [result.text, ""]
+    if result.abstained:
+        lines.append("相关内容：")
+    for hit in result.passages if result.abstained else [c for c in result.citations]:
+        chunk = hit.chunk
+        n = hit.n if not result.abstained else result.passages.index(hit) + 1
+        lines.append(f"[{n}] 《{chunk.headline or chunk.doc_name}》· {chunk.doc_name}")
+        lines.append(f"    {chunk.text}")
+    return "\n".join(lines)
+
+
+def _serve(args) -> int:
+    settings = _settings(args)
+    embedder = make_embedder(settings.embedder)
+    report = ensure_index(settings, embedder)
+    for error in report.errors if report else []:
+        print(f"跳过 {error}", file=sys.stderr)
+    from ui.app import serve  # the chat's dependencies load only when it is asked for
+
+    serve(Assistant(settings, embedder), host=args.host, port=args.port)
+    return 0
+
+
+def _eval(args) -> int:
+    from eval import evaluate, load_set, report_json, report_text
+
+    settings = _settings(args)
+    embedder = make_embedder(settings.embedder)
+    ensure_index(settings, embedder, progress=not args.json)
+    summary, outcomes = evaluate(Assistant(settings, embedder), load_set(Path(args.set)), args.k)
+    print(report_json(summary, outcomes) if args.json else report_text(summary, outcomes))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="《工行通讯》问答：索引、提问、聊天、评测")
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    index = commands.add_parser("index", help="build or inspect the index")
+    index_commands = index.add_subparsers(required=True, metavar="action")
+    build = index_commands.add_parser("build", help="build the index from a documents folder")
+    build.add_argument("--full", action="store_true", help="rebuild from nothing (always, for now)")
+    build.set_defaults(run=_build)
+    status = index_commands.add_parser("status", help="what the index holds and how it was built")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=_status)
+
+    ask = commands.add_parser("ask", help="answer one question with citations")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true")
+    ask.add_argument("-k", type=int, default=None, help="passages to retrieve")
+    ask.set_defaults(run=_ask)
+
+    serve = commands.add_parser("serve", help="the chat in the browser")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.set_defaults(run=_serve)
+
+    evaluate = commands.add_parser("eval", help="score an evaluation set")
+    evaluate.add_argument("--set", required=True, help="JSONL question set")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("-k", type=int, default=5, help="passages to retrieve")
+    evaluate.set_defaults(run=_eval)
+
+    for sub in (build, status, ask, serve, evaluate):
+        sub.add_argument("--docs", type=Path, help="documents folder (default: seeds/)")
+        sub.add_argument("--index-dir", type=Path, help="index folder (default: var/index or $QA_INDEX_DIR)")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""The records the qa stage hands to the chat and the evaluation."""
+
+from dataclasses import dataclass, field
+
+from index import Chunk
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk, its score and the retriever that found it."""
+
+    chunk: Chunk
+    score: float
+    retriever: str = "dense"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Passage n (1-based, as shown to the reader) and the exact sentence taken from it."""
+
+    n: int
+    chunk: Chunk
+    quote: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str  # the answer as shown, with [n] markers
+    short: str = ""  # the short answer alone (a number with its unit, a name, a date)
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Hit, ...] = ()  # what was retrieved, numbered from 1
+    abstained: bool = False
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
