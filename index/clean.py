@@ -15,6 +15,8 @@ _NEIGHBOURS = 3
 _PARAGRAPH_END = tuple("。！？…”」』!?")
 _CLAUSE_END = _PARAGRAPH_END + tuple("；：，、’）》;:,)")
 _MAX_HEADING_CHARS = 30
+# Longer lines were not hard-wrapped by a PDF column: such a text has a paragraph a line.
+_MAX_WRAPPED_WIDTH = 60
 _PAGE_MARKER = re.compile(r"◀\s*第\S{1,3}版\s*▶")
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\u2018-\u201d"
 # A space next to a CJK character, with a non-space on the other side, is an extraction
@@ -77,7 +79,9 @@ def _paragraph_blocks(lines: list[str]) -> list[tuple[list[str], bool]]:
         # A short line that stops mid-sentence is a wrap artefact (digits, hanging
         # punctuation), not the end of a paragraph.
         ends = line.endswith(_PARAGRAPH_END) and (
-            shortfalls[i] >= _SHORT_BY or _is_indented(lines, shortfalls, i + 1)
+            shortfalls[i] >= _SHORT_BY
+            or _is_indented(lines, shortfalls, i + 1)
+            or line_width(line) > _MAX_WRAPPED_WIDTH
         )
         if heading or ends or i + 1 == len(lines):
             blocks.append((current, heading))

@@ -153,49 +153,66 @@ def _segments(chars: list[dict]) -> list[_Seg]:
 
 
 def _add_seg(segs: list[_Seg], run: list[dict]) -> None:
-    if any(c["text"].strip() for c in run):
-        segs.append(_Seg(run))
+    # Chinese typesetting often indents with drawn U+3000 spaces; the geometry must
+    # start at the first visible glyph for the indent to show.
+    visible = [i for i, c in enumerate(run) if c["text"].strip()]
+    if visible:
+        segs.append(_Seg(run[visible[0]:visible[-1] + 1]))
 
 
 def _find_gutter(segs: list[_Seg]) -> tuple[float, float] | None:
-    """Widest vertical strip that almost no line crosses and that has text on both sides.
+    """Widest vertical strip between column lines that few lines cross, or None.
 
-    Counting line coverage per point is what lets a headline spanning both columns
-    (one crossing) still reveal the gutter under it (dozens of body lines do not cross).
+    Only narrow lines (column lines) decide where the strip is, so a headline or lead
+    spanning the columns cannot hide the gutter under it; a page number sitting in the
+    gutter is tolerated by allowing a small coverage.
     """
-    lo, hi = int(min(s.x0 for s in segs)), int(max(s.x1 for s in segs)) + 1
+    width = max(s.x1 for s in segs) - min(s.x0 for s in segs)
+    narrow = [s for s in segs if s.x1 - s.x0 < 0.6 * width]
+    if len(narrow) < 4:
+        return None
+    lo, hi = int(min(s.x0 for s in narrow)), int(max(s.x1 for s in narrow)) + 1
     cover = [0] * (hi - lo + 1)
-    for s in segs:
+    for s in narrow:
         for x in range(int(s.x0) - lo, int(s.x1) - lo + 1):
             cover[x] += 1
-    limit = max(cover) * 0.1
+    limit = max(1, max(cover) // 10)
     em = statistics.median(s.size for s in segs)
-    best, start = None, None
+    best = None
+    start = None
     for x, n in enumerate(cover + [limit + 1]):
         if n <= limit and start is None:
             start = x
         elif n > limit and start is not None:
-            if start > 0 and x < len(cover) and x - start >= 0.8 * em:
-                gap = (lo + start, lo + x)
-                if best is None or gap[1] - gap[0] > best[1] - best[0]:
-                    if _both_sides(segs, gap):
-                        best = gap
+            gap = (lo + start, lo + x)
+            inside = start > 0 and x < len(cover)
+            if inside and x - start >= 0.8 * em and (best is None or x - start > best[1] - best[0]):
+                if _is_gutter(segs, narrow, gap):
+                    best = gap
             start = None
     return best
 
 
-def _both_sides(segs: list[_Seg], gap: tuple[float, float]) -> bool:
-    left = sum(1 for s in segs if s.x1 <= gap[1])
-    right = sum(1 for s in segs if s.x0 >= gap[0])
-    return left >= 2 and right >= 2
+def _is_gutter(segs: list[_Seg], narrow: list[_Seg], gap: tuple[float, float]) -> bool:
+    # Text on both sides, and most lines stop at the strip: in single-column prose
+    # most lines would cross it.
+    left = sum(1 for s in narrow if s.x1 <= gap[1])
+    right = sum(1 for s in narrow if s.x0 >= gap[0])
+    crossing = sum(1 for s in segs if s.x0 < gap[0] and s.x1 > gap[1])
+    return left >= 2 and right >= 2 and crossing < len(segs) - crossing
 
 
 class _Block:
-    """Lines read together: one column of a band, or a run of full-width lines."""
+    """Lines read together: one column of a band, or a run of full-width lines.
 
-    def __init__(self, segs: list[_Seg], spanning: bool):
+    fresh: the block cannot continue the previous block's paragraph (it follows
+    whitespace across the whole page region, or is or follows a full-width run).
+    """
+
+    def __init__(self, segs: list[_Seg], spanning: bool = False):
         self.segs = segs
         self.spanning = spanning
+        self.fresh = spanning
         self.left = min(s.x0 for s in segs)
         self.right = max(s.x1 for s in segs)
         gaps = [b.top - a.bottom for a, b in zip(segs, segs[1:]) if b.top > a.bottom]
@@ -206,15 +223,46 @@ class _Block:
         self.justified = flush >= 0.6 * len(segs)
 
 
-def _reading_order(segs: list[_Seg]) -> list[_Block]:
-    """Recursive column cut: blocks in reading order.
+def _same_columns(a: tuple[float, float] | None, b: tuple[float, float] | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a[0] < b[1] and b[0] < a[1]
 
-    Lines crossing the gutter (headlines, full-width paragraphs) cut the page into
-    horizontal bands; inside a band the left side is read before the right side.
+
+def _row_cut(segs: list[_Seg]) -> tuple[list[_Seg], list[_Seg]] | None:
+    """Split at the first horizontal white strip across the region where the column layout changes.
+
+    This puts a headline above the columns even when it sits over one column only (a
+    centred title over three columns); strips between columns that simply go on, such
+    as paragraph spacing that happens to line up, are not cut.
     """
-    gutter = _find_gutter(segs) if len(segs) > 3 else None
+    ordered = sorted(segs, key=lambda s: s.top)
+    em = statistics.median(s.size for s in segs)
+    bottom = ordered[0].bottom
+    for i in range(1, len(ordered)):
+        if ordered[i].top - bottom >= 0.8 * em:
+            upper, lower = ordered[:i], ordered[i:]
+            if not _same_columns(_find_gutter(upper), _find_gutter(lower)):
+                return upper, lower
+        bottom = max(bottom, ordered[i].bottom)
+    return None
+
+
+def _reading_order(segs: list[_Seg]) -> list[_Block]:
+    """Recursive XY cut: blocks in reading order.
+
+    Regions whose column layout differs are read top to bottom; within a region, lines
+    crossing the gutter (headlines, full-width paragraphs) cut it into horizontal bands,
+    and inside a band the left side is read before the right side.
+    """
+    rows = _row_cut(segs)
+    if rows is not None:
+        upper, lower = (_reading_order(part) for part in rows)
+        lower[0].fresh = True
+        return upper + lower
+    gutter = _find_gutter(segs)
     if gutter is None:
-        return [_Block(sorted(segs, key=lambda s: (s.top, s.x0)), False)]
+        return [_Block(sorted(segs, key=lambda s: (s.top, s.x0)))]
     g0, g1 = gutter
     blocks: list[_Block] = []
     band: list[_Seg] = []
@@ -223,12 +271,12 @@ def _reading_order(segs: list[_Seg]) -> list[_Block]:
     def flush_band():
         for side in ([s for s in band if s.x1 <= g1], [s for s in band if s.x1 > g1]):
             if side:
-                blocks.extend(_reading_order(side) if len(side) < len(segs) else [_Block(side, False)])
+                blocks.extend(_reading_order(side) if len(side) < len(segs) else [_Block(side)])
         band.clear()
 
     def flush_wide():
         if wide:
-            blocks.append(_Block(list(wide), True))
+            blocks.append(_Block(list(wide), spanning=True))
             wide.clear()
 
     for s in sorted(segs, key=lambda s: (s.top, s.x0)):
@@ -251,9 +299,8 @@ def _starts_paragraph(prev: _Seg, s: _Seg, prev_block: _Block, block: _Block, fi
     if prev_block.justified and prev_block.right - prev.x1 > 1.5 * prev.size:
         return True  # previous line stopped short: last line of its paragraph
     if first:
-        # Moving to the next column keeps the paragraph (text flows on); entering or
-        # leaving a full-width run (headline, lead) does not.
-        return block.spanning or prev_block.spanning
+        # Moving on to the next column keeps the paragraph: text flows on.
+        return block.fresh or prev_block.spanning
     return block.usual_gap is not None and s.top - prev.bottom > block.usual_gap + 0.5 * s.size
 
 
@@ -362,8 +409,9 @@ def _run_text(elem: ElementTree.Element) -> str:
             out.append("\n")
         elif name == "noBreakHyphen":
             out.append("-")
-        elif name == "Fallback":
-            continue  # mc:AlternateContent repeats the same text box for old readers
+        elif name == "Fallback" or name.endswith("Pr"):
+            # mc:Fallback repeats a text box for old readers; *Pr are properties (tab stops...).
+            continue
         else:
             out.append(_run_text(child))
     return "".join(out)
@@ -447,12 +495,19 @@ def _decode_html(data: bytes) -> str:
     head = data[:4096]
     declared = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
     candidates = [_charset_alias(declared.group(1).decode("ascii"))] if declared else []
-    for encoding in candidates + ["utf-8", "gb18030"]:
+    candidates += ["utf-8", "gb18030"]
+    for encoding in candidates:
         try:
             return data.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             continue
-    return data.decode("utf-8", errors="replace")
+    # A few broken bytes should not cost the whole page: keep the best guess, marked.
+    for encoding in candidates:
+        try:
+            return data.decode(encoding, errors="replace")
+        except LookupError:
+            continue
+    raise AssertionError("unreachable: utf-8 is always known")
 
 
 class _TextParser(HTMLParser):

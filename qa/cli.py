@@ -90,12 +90,13 @@ def _ask(args) -> int:
 def format_answer(result: Answer) -> str:
     lines = [result.text, ""]
     if result.abstained:
-        lines.append("相关内容：")
-    for hit in result.passages if result.abstained else [c for c in result.citations]:
-        chunk = hit.chunk
-        n = hit.n if not result.abstained else result.passages.index(hit) + 1
+        lines.append("相关内容（未必回答了问题）：")
+        shown = [(n, hit.chunk) for n, hit in enumerate(result.passages, start=1)]
+    else:
+        shown = [(c.n, c.chunk) for c in result.citations]
+    for n, chunk in shown:
         lines.append(f"[{n}] 《{chunk.headline or chunk.doc_name}》· {chunk.doc_name}")
-        lines.append(f"    {chunk.text}")
+        lines.append("    " + chunk.text.replace("\n", " "))
     return "\n".join(lines)
 
 

@@ -1,0 +1,55 @@
+"""Shared fixtures: a fake deterministic embedder for fast tests, the seed, temporary settings."""
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+SEED_FILE = SEEDS / "000_4734283b9fcbc3a1.txt"
+
+
+class FakeEmbedder:
+    """Hashes character bigrams into a unit vector: deterministic, instant, and texts that share
+    words land near each other, so retrieval in unit tests behaves like a crude real one."""
+
+    name = "fake/bigram-hash"
+    dim = 64
+    fingerprint = "fake0001"
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return np.array([self._vector(t) for t in texts], dtype=np.float32).reshape(-1, self.dim)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(self.dim, dtype=np.float32)
+        for i in range(max(len(text) - 1, 1)):
+            digest = hashlib.md5(text[i : i + 2].encode()).digest()
+            vector[digest[0] % self.dim] += 1.0
+        norm = np.linalg.norm(vector)
+        return vector / norm if norm else vector
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def docs_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copy(SEED_FILE, folder)
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path: Path, docs_dir: Path) -> Settings:
+    return Settings(docs_dir=docs_dir, home=tmp_path / "var", index_dir=tmp_path / "index")

@@ -1,0 +1,52 @@
+import pytest
+
+from index import build_index, ensure_index, index_is_current, open_index, read_manifest
+
+
+def test_build_indexes_the_seed(settings, fake_embedder):
+    report = build_index(settings, fake_embedder, progress=False)
+    assert report.documents == 1 and report.chunks > 20 and not report.errors
+    manifest = read_manifest(settings.index_path)
+    assert manifest.embedder == fake_embedder.name and manifest.dim == fake_embedder.dim
+    assert manifest.chunk_count == report.chunks == open_index(settings.index_path).store.count()
+    assert (manifest.chunk_size, manifest.chunk_overlap) == (settings.chunk_size, settings.chunk_overlap)
+    assert len(manifest.documents["000_4734283b9fcbc3a1.txt"].id) == 64
+    assert "faiss-cpu" in manifest.versions and manifest.built_at
+
+
+def test_bad_files_are_reported_and_the_rest_indexed(settings, fake_embedder):
+    (settings.docs_dir / "empty.txt").write_bytes(b"")
+    (settings.docs_dir / "binary.txt").write_bytes(b"\x00\x01\x02")
+    report = build_index(settings, fake_embedder, progress=False)
+    assert sorted(e.path.name for e in report.errors) == ["binary.txt", "empty.txt"]
+    manifest = read_manifest(settings.index_path)
+    assert list(manifest.documents) == ["000_4734283b9fcbc3a1.txt"]
+    assert set(manifest.skipped) == {"binary.txt", "empty.txt"}
+    assert index_is_current(settings, fake_embedder)
+
+
+def test_index_goes_stale_when_files_or_model_change(settings, fake_embedder):
+    assert not index_is_current(settings, fake_embedder)
+    assert ensure_index(settings, fake_embedder, progress=False) is not None
+    assert index_is_current(settings, fake_embedder)
+    assert ensure_index(settings, fake_embedder, progress=False) is None
+    (settings.docs_dir / "new.md").write_text("第二期通讯：新的内容。", "utf-8")
+    assert not index_is_current(settings, fake_embedder)
+    ensure_index(settings, fake_embedder, progress=False)
+    assert "new.md" in read_manifest(settings.index_path).documents
+    fake_embedder.fingerprint = "another"
+    assert not index_is_current(settings, fake_embedder)
+
+
+def test_failed_build_leaves_the_old_index(settings, fake_embedder, monkeypatch):
+    build_index(settings, fake_embedder, progress=False)
+    before = read_manifest(settings.index_path)
+    (settings.docs_dir / "new.md").write_text("新一期的内容。", "utf-8")
+
+    def broken(texts):
+        raise RuntimeError("embedder crashed")
+
+    monkeypatch.setattr(fake_embedder, "embed_passages", broken)
+    with pytest.raises(RuntimeError):
+        build_index(settings, fake_embedder, progress=False)
+    assert read_manifest(settings.index_path) == before

@@ -1,0 +1,53 @@
+import json
+import re
+
+import pytest
+
+from qa.cli import main
+
+
+@pytest.fixture
+def cli_env(settings, fake_embedder, monkeypatch):
+    monkeypatch.setenv("QA_HOME", str(settings.home))
+    monkeypatch.setenv("QA_INDEX_DIR", str(settings.index_path))
+    monkeypatch.setattr("qa.cli.make_embedder", lambda name: fake_embedder)
+    monkeypatch.setattr("qa.make_embedder", lambda name: fake_embedder)
+    return ["--docs", str(settings.docs_dir), "--index-dir", str(settings.index_path)]
+
+
+def test_build_status_ask(cli_env, capsys):
+    assert main(["index", "build", *cli_env]) == 0
+    assert "已索引 1 个文件" in capsys.readouterr().out
+    assert main(["index", "status", "--json", *cli_env]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["embedder"] == "fake/bigram-hash" and "000_4734283b9fcbc3a1.txt" in status["documents"]
+    assert main(["ask", "个贷不良率是多少？", "--json", "-k", "3", *cli_env]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["short"] == "0.39%" and len(answer["passages"]) == 3 and answer["citations"]
+    assert main(["ask", "个贷不良率是多少？", *cli_env]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("0.39%") and re.search(r"^\[\d\] 《.+》· 000_4734283b9fcbc3a1.txt$", printed, re.M)
+
+
+def test_errors_are_messages_not_tracebacks(cli_env, tmp_path, capsys):
+    assert main(["ask", "问题", "--index-dir", str(tmp_path / "none")]) == 1
+    assert "qa index build" in capsys.readouterr().err
+    assert main(["index", "build", "--docs", str(tmp_path / "missing")]) == 1
+    assert "不存在" in capsys.readouterr().err
+
+
+def test_build_exits_nonzero_when_a_file_is_skipped(cli_env, settings, capsys):
+    (settings.docs_dir / "bad.txt").write_bytes(b"")
+    assert main(["index", "build", *cli_env]) == 1
+    assert "bad.txt" in capsys.readouterr().err
+
+
+def test_eval_builds_the_index_and_prints_metrics(cli_env, tmp_path, capsys):
+    qset = tmp_path / "set.jsonl"
+    qset.write_text(
+        json.dumps({"id": "1", "question": "个贷不良率是多少？", "answers": ["0.39%"], "evidence": "个贷不良率0.39%", "doc": None}, ensure_ascii=False) + "\n",
+        "utf-8",
+    )
+    assert main(["eval", "--set", str(qset), "--json", *cli_env]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert summary["answer_accuracy"] == 1.0

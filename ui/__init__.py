@@ -1,0 +1,1 @@
+"""Chat stage: a Gradio chat over qa's public surface."""

@@ -1,0 +1,63 @@
+"""The Gradio chat: questions in, answers with their cited passages out."""
+
+import html
+
+import gradio as gr
+
+from qa import Answer, Assistant, QuestionError
+
+TITLE = "《工行通讯》问答"
+EXAMPLES = ["上半年代销工银瑞信基金多少？", "个贷不良率是多少？", "工行在“世界500强”中排第几位？"]
+
+
+def render_answer(result: Answer) -> str:
+    """The answer as the chat shows it: the text, then each cited passage with the quote marked.
+    Passage text is escaped: documents are data, never markup."""
+    parts = [html.escape(result.text)]
+    if result.abstained:
+        shown = [(n, hit.chunk, "") for n, hit in enumerate(result.passages, start=1)]
+        heading = "相关内容（未必回答了问题）"
+    else:
+        shown = [(c.n, c.chunk, c.quote) for c in result.citations]
+        heading = "来源"
+    if shown:
+        parts.append(f"\n\n**{heading}**\n")
+        parts += [_source(n, chunk, quote) for n, chunk, quote in shown]
+    return "\n".join(parts)
+
+
+def _source(n: int, chunk, quote: str) -> str:
+    passage = html.escape(chunk.text)
+    if quote:
+        passage = passage.replace(html.escape(quote), f"<mark>{html.escape(quote)}</mark>", 1)
+    title = html.escape(chunk.headline or chunk.doc_name)
+    return (
+        f'<details class="source" open><summary>[{n}] 《{title}》· {html.escape(chunk.doc_name)}</summary>'
+        f"<p>{passage}</p></details>"
+    )
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    def respond(question: str, history: list[dict]):
+        history = history + [{"role": "user", "content": question}]
+        try:
+            reply = render_answer(assistant.answer(question))
+        except QuestionError as e:
+            reply = str(e)
+        return "", history + [{"role": "assistant", "content": reply}]
+
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown(f"## {TITLE}\n就《工行通讯》的内容提问，回答附带出处 [n]，可展开查看原文。")
+        chat = gr.Chatbot(label="对话", height=520, elem_id="chat")
+        question = gr.Textbox(label="问题", placeholder="例如：上半年代销工银瑞信基金多少？", elem_id="question")
+        with gr.Row():
+            send = gr.Button("提问", variant="primary", elem_id="send")
+            gr.ClearButton([chat, question], value="清空对话")
+        gr.Examples(EXAMPLES, inputs=question, label="示例问题")
+        question.submit(respond, [question, chat], [question, chat])
+        send.click(respond, [question, chat], [question, chat])
+    return app
+
+
+def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
+    build_app(assistant).queue().launch(server_name=host, server_port=port, show_error=True)
