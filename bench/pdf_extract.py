@@ -1,4 +1,4 @@
-"""Measure pypdf vs pdfplumber on a generated Chinese two-column PDF: char recall in reading order, column interleaving, ms/page."""
+"""Measure pypdf vs pdfplumber on a two-column Chinese PDF: ordered recall, interleaving, ms/page."""
 
 import difflib
 import io
@@ -63,7 +63,7 @@ def _wrap(text, width, first_indent):
 
 
 def make_pdf(row_by_row=False, pages=PAGES, seed=0):
-    """Two-column Chinese PDF; returns (bytes, per-page reference, per-page column lines, per-page paragraphs).
+    """Two-column Chinese PDF; returns bytes and, per page, reference text, column lines, paragraphs.
 
     row_by_row=False writes the content stream column by column (what layout
     tools usually do); True writes left line i, right line i, ... which some

@@ -1,11 +1,13 @@
 """Index stage: turns newsletter files into a stored, searchable index."""
 
-from index.build import BuildReport, build_index, ensure_index, index_is_current
+from index.build import BuildReport, build_index, ensure_index, index_is_current, update_index
 from index.config import Settings
 from index.embed import Embedder, make_embedder
 from index.load import LoadError
 from index.records import Chunk, Document, Paragraph
 from index.store import IndexBusy, IndexMissing, Manifest, StoredIndex, open_index, read_manifest
+from index.verify import verify_index
+from index.watch import watch
 
 __all__ = [
     "BuildReport",
@@ -25,4 +27,7 @@ __all__ = [
     "make_embedder",
     "open_index",
     "read_manifest",
+    "update_index",
+    "verify_index",
+    "watch",
 ]

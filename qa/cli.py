@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from index import (
+    BuildReport,
     IndexBusy,
     IndexMissing,
     LoadError,
@@ -17,6 +18,9 @@ from index import (
     ensure_index,
     make_embedder,
     read_manifest,
+    update_index,
+    verify_index,
+    watch,
 )
 from qa import Answer, Assistant, ModelMismatch, QuestionError
 
@@ -40,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _settings(args) -> Settings:
-    settings = Settings().with_(docs_dir=getattr(args, "docs", None), index_dir=getattr(args, "index_dir", None))
-    if getattr(args, "docs", None) and not getattr(args, "index_dir", None):
+    docs = getattr(args, "folder", None) or getattr(args, "docs", None)
+    settings = Settings().with_(docs_dir=docs, index_dir=getattr(args, "index_dir", None))
+    if docs and not getattr(args, "index_dir", None):
         settings = settings.with_(index_dir=_index_for(settings))
     return settings
 
@@ -54,13 +59,45 @@ def _index_for(settings: Settings) -> Path:
     return settings.home / "indexes" / f"{settings.docs_dir.resolve().name}-{key}"
 
 
-def _build(args) -> int:
+def _update(args) -> int:
     settings = _settings(args)
-    report = build_index(settings, make_embedder(settings.embedder))
-    print(f"已索引 {report.documents} 个文件、{report.chunks} 个段落 → {settings.index_path}")
-    for error in report.errors:
-        print(f"跳过 {error}", file=sys.stderr)
+    embedder = make_embedder(settings.embedder)
+    update = build_index if getattr(args, "full", False) else update_index
+    report = update(settings, embedder)
+    print_report(report, settings)
     return 1 if report.errors else 0
+
+
+def print_report(report: BuildReport, settings: Settings) -> None:
+    changes = [
+        ("新增", report.added),
+        ("更新", report.replaced),
+        ("删除", report.removed),
+    ]
+    for label, names in changes:
+        for name in names:
+            print(f"  {label} {name}")
+    for error in report.errors:
+        print(f"  跳过 {error}", file=sys.stderr)
+    state = f"嵌入 {report.chunks_embedded} 个新段落" if report.changed else "索引已是最新，无需改动"
+    print(f"{state}；索引共 {report.documents} 个文件、{report.chunks} 个段落 → {settings.index_path}")
+
+
+def _verify(args) -> int:
+    settings = _settings(args)
+    problems = verify_index(settings, make_embedder(settings.embedder))
+    for problem in problems:
+        print(f"问题：{problem}")
+    if not problems:
+        print(f"索引完整，与文档目录一致：{settings.index_path}")
+    return 1 if problems else 0
+
+
+def _watch(args) -> int:
+    settings = _settings(args)
+    print(f"正在监视 {settings.docs_dir}（每 {args.interval:g} 秒检查一次，Ctrl+C 结束）")
+    watch(settings, make_embedder(settings.embedder), lambda report: print_report(report, settings), args.interval)
+    return 0
 
 
 def _status(args) -> int:
@@ -129,9 +166,17 @@ def _parser() -> argparse.ArgumentParser:
 
     index = commands.add_parser("index", help="build or inspect the index")
     index_commands = index.add_subparsers(required=True, metavar="action")
-    build = index_commands.add_parser("build", help="build the index from a documents folder")
-    build.add_argument("--full", action="store_true", help="rebuild from nothing (always, for now)")
-    build.set_defaults(run=_build)
+    build = index_commands.add_parser("build", help="build the index (only new or changed files are embedded)")
+    build.add_argument("--full", action="store_true", help="rebuild from nothing, embedding every file again")
+    build.set_defaults(run=_update)
+    update = index_commands.add_parser("update", help="add new files, replace changed ones, drop deleted ones")
+    update.set_defaults(run=_update)
+    verify = index_commands.add_parser("verify", help="check the index for consistency with itself and the files")
+    verify.set_defaults(run=_verify)
+    watch_folder = index_commands.add_parser("watch", help="update the index whenever files arrive in the folder")
+    watch_folder.add_argument("folder", type=Path, nargs="?", help="documents folder to watch (default: seeds/)")
+    watch_folder.add_argument("--interval", type=float, default=2.0, help="seconds between checks")
+    watch_folder.set_defaults(run=_watch)
     status = index_commands.add_parser("status", help="what the index holds and how it was built")
     status.add_argument("--json", action="store_true")
     status.set_defaults(run=_status)
@@ -153,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("-k", type=int, default=5, help="passages to retrieve")
     evaluate.set_defaults(run=_eval)
 
-    for sub in (build, status, ask, serve, evaluate):
+    for sub in (build, update, verify, watch_folder, status, ask, serve, evaluate):
         sub.add_argument("--docs", type=Path, help="documents folder (default: seeds/)")
         sub.add_argument("--index-dir", type=Path, help="index folder (default: var/index or $QA_INDEX_DIR)")
     return parser

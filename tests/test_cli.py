@@ -17,7 +17,7 @@ def cli_env(settings, fake_embedder, monkeypatch):
 
 def test_build_status_ask(cli_env, capsys):
     assert main(["index", "build", *cli_env]) == 0
-    assert "已索引 1 个文件" in capsys.readouterr().out
+    assert "索引共 1 个文件" in capsys.readouterr().out
     assert main(["index", "status", "--json", *cli_env]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["embedder"] == "fake/bigram-hash" and "000_4734283b9fcbc3a1.txt" in status["documents"]

@@ -3,15 +3,16 @@
 import io
 import zipfile
 
+import docx
 import pytest
+from PIL import Image
+from reportlab.lib import pdfencrypt
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
 
 from index.formats import EXTRACTORS, FormatError, docx_text, html_text, pdf_text
-
-reportlab = pytest.importorskip("reportlab")
-from reportlab.lib import pdfencrypt  # noqa: E402
-from reportlab.pdfbase import pdfmetrics  # noqa: E402
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # noqa: E402
-from reportlab.pdfgen import canvas  # noqa: E402
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -93,7 +94,7 @@ def make_pdf(row_by_row: bool = False) -> bytes:
         c.drawString(x, y, text)
     c.showPage()
     c.setFont(FONT, BODY)
-    for x, y, size, text in column_lines(PAGE2, 60, 780):
+    for x, y, _, text in column_lines(PAGE2, 60, 780):
         c.drawString(x, y, text)
     c.showPage()
     c.save()
@@ -119,10 +120,27 @@ def test_pdf_paragraphs_headings_and_pages(two_column_pdf):
     assert paragraphs(pages[1]) == EXPECTED_PAGE2
 
 
-def image_only_pdf() -> bytes:
-    from PIL import Image
-    from reportlab.lib.utils import ImageReader
+def test_pdf_title_over_one_of_three_columns_is_read_first():
+    # A centred title sits over the middle column only and a page number sits in a
+    # gutter: the title must still open the page and the columns stay whole.
+    columns = [[f"第{c}栏第{r}行正文内容" for r in range(6)] for c in "一二三"]
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(595, 842))
+    c.setFont(FONT, 18)
+    c.drawCentredString(297, 790, "三栏版面标题")
+    c.setFont(FONT, BODY)
+    for i, col in enumerate(columns):
+        for r, line in enumerate(col):
+            c.drawString(50 + i * 180, 740 - r * LEAD, line)
+    c.drawCentredString(212, 600, "3")
+    c.showPage()
+    c.save()
+    text = pdf_text(buf.getvalue())
+    assert chars(text) == chars("三栏版面标题" + "".join("".join(col) for col in columns) + "3")
+    assert paragraphs(text)[0] == "三栏版面标题"
 
+
+def image_only_pdf() -> bytes:
     scan = Image.new("RGB", (200, 100), "white")
     buf = io.BytesIO()
     c = canvas.Canvas(buf)
@@ -134,7 +152,6 @@ def image_only_pdf() -> bytes:
 
 
 def test_pdf_without_text_layer_is_refused():
-    pytest.importorskip("PIL")
     with pytest.raises(FormatError, match="text layer"):
         pdf_text(image_only_pdf())
 
@@ -171,7 +188,6 @@ def test_not_a_pdf_is_refused():
 
 
 def make_docx() -> bytes:
-    docx = pytest.importorskip("docx")
     doc = docx.Document()
     doc.add_heading("工行通讯 2020年第3期", level=1)
     doc.add_paragraph("个人金融战略实施以来，成效显著。")

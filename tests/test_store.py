@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -9,78 +11,93 @@ from index.store import (
     IndexBusy,
     IndexMissing,
     Manifest,
+    Segment,
     open_index,
-    write_index,
+    write_generation,
     writer_lock,
 )
 
 
-def _chunks(n, doc="d1"):
-    return [Chunk(id=100 + i, doc_id=doc, doc_name=f"{doc}.txt", position=i, text=f"段落{i}", start=i, end=i + 1) for i in range(n)]
+def _segment(doc, n, seed=0):
+    chunks = [Chunk(id=hash((doc, i)) & (2**63 - 1), doc_id=doc, doc_name="", position=i, text=f"{doc}段落{i}", start=i, end=i + 1) for i in range(n)]
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(n, 4)).astype(np.float32)
+    return Segment(doc_id=doc, chunks=chunks, vectors=vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
 
 
-def _vectors(n, dim=4):
-    rng = np.random.default_rng(0)
-    v = rng.normal(size=(n, dim)).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-
-def _manifest(n):
-    return Manifest(embedder="fake", fingerprint="f", dim=4, chunk_size=300, chunk_overlap=50, documents={"d1.txt": DocumentEntry(id="d1", chunks=n)})
+def _manifest(**docs):
+    entries = {f"{doc}.txt": DocumentEntry(id=doc, chunks=n) for doc, n in docs.items()}
+    return Manifest(embedder="fake", fingerprint="f", dim=4, pipeline="p", chunk_size=300, chunk_overlap=50, documents=entries)
 
 
 def test_search_returns_the_nearest_chunk_first():
-    store = FaissStore.create(4)
-    chunks, vectors = _chunks(5), _vectors(5)
-    store.add(chunks, vectors)
-    found = store.search(vectors[3], 2)
-    assert found[0][0] == chunks[3] and found[0][1] == pytest.approx(1.0, abs=1e-5)
-    assert store.count() == 5
+    store, seg = FaissStore(4), _segment("d1", 5)
+    store.add(seg.chunks, seg.vectors)
+    found = store.search(seg.vectors[3], 2)
+    assert found[0][0] == seg.chunks[3] and found[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert store.count() == 5 and store.info()["vectors"] == 5
+
+
+def test_delete_removes_vectors_and_rows_of_a_document():
+    store, a, b = FaissStore(4), _segment("a", 3), _segment("b", 2, seed=1)
+    store.add(a.chunks, a.vectors)
+    store.add(b.chunks, b.vectors)
+    assert store.delete({"a"}) == 3
+    assert store.count() == 2 and {c.doc_id for c in store.chunks()} == {"b"}
+    assert all(c.doc_id == "b" for c, _ in store.search(a.vectors[0], 5))
 
 
 def test_add_refuses_mismatched_lengths():
+    seg = _segment("a", 2)
     with pytest.raises(ValueError):
-        FaissStore.create(4).add(_chunks(2), _vectors(3))
+        FaissStore(4).add(seg.chunks, seg.vectors[:1])
 
 
 def test_empty_store_finds_nothing():
-    assert FaissStore.create(4).search(_vectors(1)[0], 5) == []
+    assert FaissStore(4).search(np.ones(4, dtype=np.float32), 5) == []
 
 
-def test_write_then_open_round_trips(tmp_path):
-    store = FaissStore.create(4)
-    store.add(_chunks(3), _vectors(3))
-    write_index(tmp_path, store, _manifest(3))
+def test_write_then_open_round_trips_with_names_from_the_manifest(tmp_path):
+    seg = _segment("d1", 3)
+    write_generation(tmp_path, _manifest(d1=3), [seg])
     opened = open_index(tmp_path)
-    assert opened.manifest == _manifest(3)
+    assert opened.manifest == _manifest(d1=3)
     assert opened.store.count() == 3
-    assert opened.store.search(_vectors(3)[1], 1)[0][0] == _chunks(3)[1]
+    found = opened.store.search(seg.vectors[1], 1)[0][0]
+    assert found.text == seg.chunks[1].text and found.doc_name == "d1.txt"
 
 
-def test_commit_swaps_whole_generations_and_keeps_the_previous(tmp_path):
-    first, second, third = FaissStore.create(4), FaissStore.create(4), FaissStore.create(4)
-    first.add(_chunks(1), _vectors(1))
-    second.add(_chunks(2), _vectors(2))
-    third.add(_chunks(3), _vectors(3))
-    old = write_index(tmp_path, first, _manifest(1))
+def test_unchanged_segments_are_hard_linked_not_rewritten(tmp_path):
+    first = write_generation(tmp_path, _manifest(a=3), [_segment("a", 3)])
+    second = write_generation(tmp_path, _manifest(a=3, b=2), [_segment("b", 2)])
+    old, new = first / "segments" / "a.npy", second / "segments" / "a.npy"
+    assert os.stat(old).st_ino == os.stat(new).st_ino
+    assert open_index(tmp_path).store.count() == 5
+
+
+def test_a_segment_from_nowhere_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="neither new"):
+        write_generation(tmp_path, _manifest(a=3), [])
+
+
+def test_commits_swap_whole_generations_and_keep_the_previous(tmp_path):
+    old = write_generation(tmp_path, _manifest(a=1), [_segment("a", 1)])
     reader = open_index(tmp_path)
-    middle = write_index(tmp_path, second, _manifest(2))
-    newest = write_index(tmp_path, third, _manifest(3))
+    middle = write_generation(tmp_path, _manifest(a=1, b=2), [_segment("b", 2)])
+    newest = write_generation(tmp_path, _manifest(b=2), [])
     assert (tmp_path / CURRENT).resolve() == newest
     assert middle.exists() and not old.exists()
-    assert reader.store.count() == 1  # a reader keeps the generation it opened
-    assert open_index(tmp_path).store.count() == 3
+    assert reader.store.count() == 1  # a reader keeps what it loaded
+    assert open_index(tmp_path).store.count() == 2
 
 
 def test_leftovers_of_a_crashed_writer_are_ignored_then_removed(tmp_path):
-    store = FaissStore.create(4)
-    store.add(_chunks(2), _vectors(2))
-    write_index(tmp_path, store, _manifest(2))
+    write_generation(tmp_path, _manifest(a=2), [_segment("a", 2)])
     crashed = tmp_path / "gen-9999999999999999999.tmp"
-    crashed.mkdir()
-    (crashed / "vectors.faiss").write_bytes(b"half")
+    (crashed / "segments").mkdir(parents=True)
+    (crashed / "segments" / "a.npy").write_bytes(b"half")
     assert open_index(tmp_path).store.count() == 2
-    write_index(tmp_path, store, _manifest(2))
+    write_generation(tmp_path, _manifest(a=2), [])
     assert not crashed.exists()
 
 
@@ -92,5 +109,5 @@ def test_missing_index_says_how_to_build(tmp_path):
 def test_second_writer_fails_clearly(tmp_path):
     with writer_lock(tmp_path):
         with pytest.raises(IndexBusy, match="另一个进程"):
-            with writer_lock(tmp_path):
+            with writer_lock(tmp_path, timeout=0.1):
                 pass

@@ -1,0 +1,75 @@
+"""Check a stored index for consistency and say exactly what is wrong."""
+
+import json
+
+import numpy as np
+
+from index.build import PIPELINE, file_ids
+from index.config import Settings
+from index.embed import Embedder
+from index.store import MANIFEST, SEGMENTS, IndexMissing, Manifest, current_folder, open_index
+
+
+def verify_index(settings: Settings, embedder: Embedder | None = None) -> list[str]:
+    """Problems found, as sentences; an empty list means the index is whole and current."""
+    try:
+        folder = current_folder(settings.index_path)
+        manifest = Manifest.from_json((folder / MANIFEST).read_text("utf-8"))
+    except IndexMissing as e:
+        return [str(e)]
+    except (OSError, ValueError, TypeError, KeyError) as e:
+        return [f"清单 {MANIFEST} 无法读取：{e}"]
+    problems = _segment_problems(folder, manifest)
+    if not problems:
+        problems += _loaded_problems(settings)
+    if embedder is not None and embedder.fingerprint != manifest.fingerprint:
+        problems.append(f"索引由 {manifest.embedder}（{manifest.fingerprint}）构建，当前模型是 {embedder.name}（{embedder.fingerprint}）")
+    if manifest.pipeline != PIPELINE:
+        problems.append(f"索引由处理流程 {manifest.pipeline} 构建，当前为 {PIPELINE}；需要重建")
+    problems += _file_problems(settings, manifest)
+    return problems
+
+
+def _segment_problems(folder, manifest: Manifest) -> list[str]:
+    problems, seen_ids = [], set()
+    for doc_id, entry in manifest.unique_documents().items():
+        name = manifest.name_of(doc_id)
+        base = folder / SEGMENTS / doc_id
+        try:
+            vectors = np.load(f"{base}.npy")
+            rows = [json.loads(line) for line in open(f"{base}.jsonl", encoding="utf-8")]
+        except (OSError, ValueError) as e:
+            problems.append(f"{name}：段文件缺失或损坏（{e}）")
+            continue
+        if vectors.shape != (entry.chunks, manifest.dim):
+            problems.append(f"{name}：向量形状 {vectors.shape}，清单记录 {entry.chunks}×{manifest.dim}")
+        if len(rows) != entry.chunks:
+            problems.append(f"{name}：段落行数 {len(rows)}，清单记录 {entry.chunks}")
+        ids = {row["id"] for row in rows}
+        if len(ids) != len(rows) or ids & seen_ids:
+            problems.append(f"{name}：段落编号重复")
+        if any(row["doc_id"] != doc_id for row in rows):
+            problems.append(f"{name}：段落属于别的文档")
+        seen_ids |= ids
+    return problems
+
+
+def _loaded_problems(settings: Settings) -> list[str]:
+    index = open_index(settings.index_path)
+    vector_ids = set(index.store.vector_ids())
+    row_ids = {c.id for c in index.store.chunks()}
+    problems = []
+    if len(vector_ids) != len(row_ids) or index.store.count() != index.manifest.chunk_count:
+        problems.append(f"向量 {index.store.count()} 个，段落 {len(row_ids)} 行，清单记录 {index.manifest.chunk_count} 个")
+    if vector_ids != row_ids:
+        problems.append(f"向量与段落的编号不一致：{len(vector_ids ^ row_ids)} 个只在一边")
+    return problems
+
+
+def _file_problems(settings: Settings, manifest: Manifest) -> list[str]:
+    on_disk = file_ids(settings.docs_dir)
+    indexed = {name: entry.id for name, entry in manifest.documents.items()} | manifest.skipped
+    problems = [f"新文件尚未索引：{n}" for n in sorted(set(on_disk) - set(indexed))]
+    problems += [f"文件已删除但仍在索引中：{n}" for n in sorted(set(indexed) - set(on_disk))]
+    problems += [f"文件已修改，索引是旧内容：{n}" for n in sorted(set(on_disk) & set(indexed)) if on_disk[n] != indexed[n]]
+    return problems
