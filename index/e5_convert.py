@@ -322,7 +322,7 @@ def _double_array(trie: dict) -> list[int]:
     (pos ^ o) ^ label and its value in a leaf unit at (pos ^ o); bases are never shared, so a
     label match proves the parent. The array is whole 256-unit blocks because a lookup can
     index any label in a base's block (tokenizers does no bounds check)."""
-    units: list[int] = []
+    units = [0]
     taken = bytearray(b"\1")  # position 0 is the root
     used_bases: set[int] = set()
     stack = [(trie, 0)]
@@ -352,9 +352,8 @@ def _free_base(taken: bytearray, used_bases: set[int], labels: list[int]) -> int
     """The first unused base whose slots for `labels` are all free."""
     slot = 0
     while True:
-        slot = taken.find(0, slot + 1)
-        if slot < 0:
-            slot = len(taken)
+        found = taken.find(0, slot + 1)
+        slot = found if found > 0 else max(slot + 1, len(taken))
         base = slot ^ labels[0]
         if base not in used_bases and all(base ^ label >= len(taken) or not taken[base ^ label] for label in labels):
             return base

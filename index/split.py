@@ -1,11 +1,12 @@
-"""Split a cleaned Document into overlapping Chunks that end at Chinese sentence boundaries."""
+"""Split a cleaned Document into overlapping Chunks, article by article, at Chinese sentence boundaries."""
 
 import bisect
 import hashlib
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from index.records import Chunk, Document
+from index.records import Article, Chunk, Document
+from index.structure import articles
 
 # Paragraphs first, then sentences, then clauses; the punctuation stays with its sentence
 # (keep_separator="end") so a chunk reads as whole sentences and offsets map back to the text.
@@ -19,6 +20,7 @@ def chunk_id(doc_id: str, position: int, text: str) -> int:
 
 
 def split_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
+    """Chunks of each article's running text: none crosses an article, a heading or a byline."""
     splitter = RecursiveCharacterTextSplitter(
         separators=SEPARATORS,
         keep_separator="end",
@@ -26,11 +28,15 @@ def split_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[C
         chunk_overlap=chunk_overlap,
         add_start_index=True,
     )
-    headings = [(p.start, p.text) for p in doc.paragraphs if p.is_heading]
+    # Documents built without structure (older callers, tests) are read here.
+    pieces = [
+        (start, text, article)
+        for article in doc.articles or articles(doc.paragraphs)
+        for span in article.body
+        for start, text in _split_span(splitter, doc.text, *span)
+    ]
     chunks = []
-    for position, piece in enumerate(splitter.create_documents([doc.text])):
-        text = piece.page_content
-        start = _locate(doc.text, text, piece.metadata["start_index"])
+    for position, (start, text, article) in enumerate(sorted(pieces, key=lambda p: p[0])):
         chunks.append(
             Chunk(
                 id=chunk_id(doc.id, position, text),
@@ -40,10 +46,23 @@ def split_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[C
                 text=text,
                 start=start,
                 end=start + len(text),
-                headline=_headline_before(headings, start),
+                headline=article.headline,
+                section=_section_at(article, start),
+                byline=article.byline,
+                kind=article.kind,
+                page=article.page,
             )
         )
     return chunks
+
+
+def _split_span(splitter: RecursiveCharacterTextSplitter, text: str, start: int, end: int) -> list[tuple[int, str]]:
+    """The splitter's pieces of text[start:end], each with its offset in the whole text."""
+    segment = text[start:end]
+    return [
+        (start + _locate(segment, piece.page_content, piece.metadata["start_index"]), piece.page_content)
+        for piece in splitter.create_documents([segment])
+    ]
 
 
 def _locate(text: str, piece: str, hint: int) -> int:
@@ -55,6 +74,6 @@ def _locate(text: str, piece: str, hint: int) -> int:
     return found
 
 
-def _headline_before(headings: list[tuple[int, str]], start: int) -> str:
-    i = bisect.bisect_right(headings, start, key=lambda h: h[0])
-    return headings[i - 1][1] if i else ""
+def _section_at(article: Article, start: int) -> str:
+    i = bisect.bisect_right(article.sections, start, key=lambda s: s[0])
+    return article.sections[i - 1][1] if i else ""

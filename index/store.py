@@ -24,7 +24,7 @@ _ROW_FIELDS = tuple(f.name for f in fields(Chunk) if f.name != "doc_name")
 
 
 class IndexMissing(Exception):
-    """No committed index at the path; `qa index build` makes one."""
+    """No usable committed index at the path; `qa index build` makes one."""
 
 
 class IndexBusy(Exception):
@@ -149,7 +149,14 @@ def current_folder(index_path: Path) -> Path:
 
 
 def read_manifest(index_path: Path) -> Manifest:
-    return Manifest.from_json((current_folder(index_path) / MANIFEST).read_text("utf-8"))
+    return _read_manifest(current_folder(index_path))
+
+
+def _read_manifest(folder: Path) -> Manifest:
+    try:
+        return Manifest.from_json((folder / MANIFEST).read_text("utf-8"))
+    except (ValueError, TypeError, KeyError) as e:  # damaged, or written by an older version
+        raise IndexMissing(f"索引清单 {folder / MANIFEST} 无法读取（{e}）；请运行 `qa index build --full`") from e
 
 
 def open_index(index_path: Path, attempts: int = 3) -> StoredIndex:
@@ -165,7 +172,7 @@ def open_index(index_path: Path, attempts: int = 3) -> StoredIndex:
 
 
 def _load(folder: Path) -> StoredIndex:
-    manifest = Manifest.from_json((folder / MANIFEST).read_text("utf-8"))
+    manifest = _read_manifest(folder)
     store = FaissStore(manifest.dim)
     for doc_id in manifest.unique_documents():
         segment = read_segment(folder, doc_id, manifest.name_of(doc_id))
@@ -196,16 +203,18 @@ def write_generation(index_path: Path, manifest: Manifest, new_segments: list[Se
     staging = index_path / f"{name}.tmp"
     (staging / SEGMENTS).mkdir(parents=True)
     fresh = {s.doc_id: s for s in new_segments}
+    written = [staging / MANIFEST, staging / SEGMENTS, staging]
     for doc_id in manifest.unique_documents():
         if doc_id in fresh:
-            _write_segment(staging, fresh[doc_id])
+            written += _write_segment(staging, fresh[doc_id])
         elif previous is None:
             raise ValueError(f"segment {doc_id} is neither new nor in a committed generation")
         else:
             for suffix in (".npy", ".jsonl"):
                 os.link(previous / SEGMENTS / f"{doc_id}{suffix}", staging / SEGMENTS / f"{doc_id}{suffix}")
     (staging / MANIFEST).write_text(manifest.to_json(), "utf-8")
-    _fsync_tree(staging)
+    for path in written:  # hard links point at data that is already on disk
+        _fsync(path)
     folder = index_path / name
     staging.rename(folder)
     link = index_path / f"{CURRENT}.tmp"
@@ -217,13 +226,13 @@ def write_generation(index_path: Path, manifest: Manifest, new_segments: list[Se
     return folder
 
 
-def _write_segment(folder: Path, segment: Segment) -> None:
-    base = folder / SEGMENTS / segment.doc_id
-    np.save(f"{base}.npy", np.ascontiguousarray(segment.vectors, dtype=np.float32))
-    with open(f"{base}.jsonl", "w", encoding="utf-8") as rows:
+def _write_segment(folder: Path, segment: Segment) -> list[Path]:
+    vectors, rows = (folder / SEGMENTS / f"{segment.doc_id}{suffix}" for suffix in (".npy", ".jsonl"))
+    np.save(vectors, np.ascontiguousarray(segment.vectors, dtype=np.float32))
+    with rows.open("w", encoding="utf-8") as out:
         for chunk in segment.chunks:
-            row = {name: getattr(chunk, name) for name in _ROW_FIELDS}
-            rows.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.write(json.dumps({name: getattr(chunk, name) for name in _ROW_FIELDS}, ensure_ascii=False) + "\n")
+    return [vectors, rows]
 
 
 @contextmanager
@@ -254,12 +263,6 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        _fsync(path)
-    _fsync(folder)
 
 
 def _remove_stale(index_path: Path, keep: set[str]) -> None:

@@ -7,18 +7,16 @@ import numpy as np
 from index.build import PIPELINE, file_ids
 from index.config import Settings
 from index.embed import Embedder
-from index.store import MANIFEST, SEGMENTS, IndexMissing, Manifest, current_folder, open_index
+from index.store import SEGMENTS, IndexMissing, Manifest, current_folder, open_index, read_manifest
 
 
 def verify_index(settings: Settings, embedder: Embedder | None = None) -> list[str]:
     """Problems found, as sentences; an empty list means the index is whole and current."""
     try:
         folder = current_folder(settings.index_path)
-        manifest = Manifest.from_json((folder / MANIFEST).read_text("utf-8"))
-    except IndexMissing as e:
+        manifest = read_manifest(settings.index_path)
+    except (IndexMissing, OSError) as e:
         return [str(e)]
-    except (OSError, ValueError, TypeError, KeyError) as e:
-        return [f"清单 {MANIFEST} 无法读取：{e}"]
     problems = _segment_problems(folder, manifest)
     if not problems:
         problems += _loaded_problems(settings)

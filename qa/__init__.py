@@ -22,7 +22,7 @@ class Assistant:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
-        self.embedder = embedder or make_embedder(settings.embedder)
+        self.embedder = embedder or make_embedder(settings)
         self._lock = threading.Lock()
         self._folder: Path | None = None
         self._retriever: DenseRetriever | None = None

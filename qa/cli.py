@@ -3,7 +3,6 @@
 import argparse
 import hashlib
 import json
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -23,11 +22,6 @@ from index import (
     watch,
 )
 from qa import Answer, Assistant, ModelMismatch, QuestionError
-
-# Hub libraries must never reach for the network: every model comes from an installed package.
-for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
-    os.environ.setdefault(_var, "1")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 USER_ERRORS = (IndexBusy, IndexMissing, LoadError, ModelMismatch, QuestionError, FileNotFoundError, ValueError)
 
@@ -61,7 +55,7 @@ def _index_for(settings: Settings) -> Path:
 
 def _update(args) -> int:
     settings = _settings(args)
-    embedder = make_embedder(settings.embedder)
+    embedder = make_embedder(settings)
     update = build_index if getattr(args, "full", False) else update_index
     report = update(settings, embedder)
     print_report(report, settings)
@@ -85,7 +79,7 @@ def print_report(report: BuildReport, settings: Settings) -> None:
 
 def _verify(args) -> int:
     settings = _settings(args)
-    problems = verify_index(settings, make_embedder(settings.embedder))
+    problems = verify_index(settings, make_embedder(settings))
     for problem in problems:
         print(f"问题：{problem}")
     if not problems:
@@ -96,7 +90,7 @@ def _verify(args) -> int:
 def _watch(args) -> int:
     settings = _settings(args)
     print(f"正在监视 {settings.docs_dir}（每 {args.interval:g} 秒检查一次，Ctrl+C 结束）")
-    watch(settings, make_embedder(settings.embedder), lambda report: print_report(report, settings), args.interval)
+    watch(settings, make_embedder(settings), lambda report: print_report(report, settings), args.interval)
     return 0
 
 
@@ -132,14 +126,14 @@ def format_answer(result: Answer) -> str:
     else:
         shown = [(c.n, c.chunk) for c in result.citations]
     for n, chunk in shown:
-        lines.append(f"[{n}] 《{chunk.headline or chunk.doc_name}》· {chunk.doc_name}")
-        lines.append("    " + chunk.text.replace("\n", " "))
+        lines.append(f"[{n}] {chunk.citation_label}")
+        lines += [f"    {line}" for line in chunk.full_text.splitlines()]
     return "\n".join(lines)
 
 
 def _serve(args) -> int:
     settings = _settings(args)
-    embedder = make_embedder(settings.embedder)
+    embedder = make_embedder(settings)
     report = ensure_index(settings, embedder)
     for error in report.errors if report else []:
         print(f"跳过 {error}", file=sys.stderr)
@@ -153,7 +147,7 @@ def _eval(args) -> int:
     from eval import evaluate, load_set, report_json, report_text
 
     settings = _settings(args)
-    embedder = make_embedder(settings.embedder)
+    embedder = make_embedder(settings)
     ensure_index(settings, embedder, progress=not args.json)
     summary, outcomes = evaluate(Assistant(settings, embedder), load_set(Path(args.set)), args.k)
     print(report_json(summary, outcomes) if args.json else report_text(summary, outcomes))

@@ -64,8 +64,8 @@ def compose(question: str, passages: list[Hit], min_support: float) -> Answer:
 def _best_sentence(terms: list[str], kind: str, passages: list[Hit]) -> _Candidate | None:
     best = None
     for n, hit in enumerate(passages, start=1):
-        context = coverage(terms, f"{hit.chunk.headline}\n{hit.chunk.text}")
-        for sentence in sentences(hit.chunk.text):
+        context = coverage(terms, hit.chunk.full_text)
+        for sentence in sentences(hit.chunk.full_text):
             support = coverage(terms, sentence)
             score = 0.7 * support + 0.3 * context - 0.01 * n
             if kind in ("number", "date") and not _facts(kind, sentence):

@@ -10,8 +10,8 @@ from qa.cli import main
 def cli_env(settings, fake_embedder, monkeypatch):
     monkeypatch.setenv("QA_HOME", str(settings.home))
     monkeypatch.setenv("QA_INDEX_DIR", str(settings.index_path))
-    monkeypatch.setattr("qa.cli.make_embedder", lambda name: fake_embedder)
-    monkeypatch.setattr("qa.make_embedder", lambda name: fake_embedder)
+    monkeypatch.setattr("qa.cli.make_embedder", lambda settings: fake_embedder)
+    monkeypatch.setattr("qa.make_embedder", lambda settings: fake_embedder)
     return ["--docs", str(settings.docs_dir), "--index-dir", str(settings.index_path)]
 
 
@@ -26,7 +26,7 @@ def test_build_status_ask(cli_env, capsys):
     assert answer["short"] == "0.39%" and len(answer["passages"]) == 3 and answer["citations"]
     assert main(["ask", "个贷不良率是多少？", *cli_env]) == 0
     printed = capsys.readouterr().out
-    assert printed.startswith("0.39%") and re.search(r"^\[\d\] 《.+》· 000_4734283b9fcbc3a1.txt$", printed, re.M)
+    assert printed.startswith("0.39%") and re.search(r"^\[\d\] 《.+》· 工行通讯 000_4734283b9fcbc3a1$", printed, re.M)
 
 
 def test_errors_are_messages_not_tracebacks(cli_env, tmp_path, capsys):

@@ -16,7 +16,7 @@ FLOORS = {"hit@5": 0.90, "answer_accuracy": 0.70, "citation_precision": 0.90, "f
 def assistant(tmp_path_factory):
     home = tmp_path_factory.mktemp("e2e")
     settings = Settings(docs_dir=SEEDS, home=home, index_dir=home / "index")
-    embedder = make_embedder(settings.embedder)
+    embedder = make_embedder(settings)
     build_index(settings, embedder, progress=False)
     return Assistant(settings, embedder)
 

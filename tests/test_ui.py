@@ -33,7 +33,7 @@ def test_sources_are_escaped_and_the_quote_marked():
     shown = render_answer(result)
     assert "<script>" not in shown and "&lt;script&gt;" in shown
     assert "<mark>个贷不良率0.39%。</mark>" in shown
-    assert "[1] 《标题》· issue.txt" in shown
+    assert "[1] 《标题》· 工行通讯 issue" in shown
 
 
 def test_abstention_shows_related_passages_as_such():

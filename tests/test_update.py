@@ -209,7 +209,7 @@ def pause_after(fn):
 targets = {{
     "embedding": (index.build, "embed_chunks", pause),
     "segments": (index.store, "_write_segment", pause_after),
-    "fsync": (index.store, "_fsync_tree", pause_after),
+    "fsync": (index.store, "_fsync", pause_after),
     "swap": (index.store.os, "replace", pause),
     "cleanup": (index.store, "_remove_stale", pause),
 }}
@@ -239,3 +239,11 @@ def test_sigkill_mid_update_leaves_the_old_or_the_new_index(built, embedder, ste
     update_index(built, embedder, progress=False)
     assert verify_index(built, embedder) == []
     assert any("8888户" in t for t in _texts(built))
+
+
+def test_an_unreadable_manifest_means_rebuild(built, embedder):
+    (current_folder(built.index_path) / "manifest.json").write_text("{not json", "utf-8")
+    assert any("无法读取" in p for p in verify_index(built, embedder))
+    report = update_index(built, embedder, progress=False)
+    assert report.chunks_embedded == report.chunks > 0
+    assert verify_index(built, embedder) == []

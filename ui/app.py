@@ -1,10 +1,13 @@
 """The Gradio chat: questions in, answers with their cited passages out."""
 
 import html
+import os
 
-import gradio as gr
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a closed network
 
-from qa import Answer, Assistant, QuestionError
+import gradio as gr  # noqa: E402
+
+from qa import Answer, Assistant, QuestionError  # noqa: E402
 
 TITLE = "《工行通讯》问答"
 EXAMPLES = ["上半年代销工银瑞信基金多少？", "个贷不良率是多少？", "工行在“世界500强”中排第几位？"]
@@ -27,12 +30,12 @@ def render_answer(result: Answer) -> str:
 
 
 def _source(n: int, chunk, quote: str) -> str:
-    passage = html.escape(chunk.text)
+    passage = html.escape(chunk.full_text)
     if quote:
         passage = passage.replace(html.escape(quote), f"<mark>{html.escape(quote)}</mark>", 1)
-    title = html.escape(chunk.headline or chunk.doc_name)
+    passage = passage.replace("\n", "<br>")
     return (
-        f'<details class="source" open><summary>[{n}] 《{title}》· {html.escape(chunk.doc_name)}</summary>'
+        f'<details class="source" open><summary>[{n}] {html.escape(chunk.citation_label)}</summary>'
         f"<p>{passage}</p></details>"
     )
 
