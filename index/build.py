@@ -82,7 +82,7 @@ def update_index(settings: Settings, embedder: Embedder, progress: bool = True, 
                 report.unchanged.append(name)
                 continue
             try:
-                doc = load_document(path, settings.docs_dir)
+                doc = load_document(path, settings.docs_dir, int(settings.max_file_mb * 2**20))
             except LoadError as e:
                 report.errors.append(e)
                 skipped[name] = doc_id

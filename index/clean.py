@@ -84,10 +84,13 @@ def squeeze_spaces(text: str) -> str:
     return _STRAY_SPACE.sub("", text)
 
 
-def clean(raw: str) -> tuple[str, tuple[Paragraph, ...]]:
-    """Return the cleaned text (paragraphs joined by newlines) and its paragraphs."""
+def clean(raw: str, hard_wrapped: bool = True) -> tuple[str, tuple[Paragraph, ...]]:
+    """Return the cleaned text (paragraphs joined by newlines) and its paragraphs.
+
+    `hard_wrapped`: lines were broken at a column (text copied out of a PDF); otherwise, as
+    the PDF, Word and HTML extractors give it, every line is a paragraph already."""
     lines = _lines(raw)
-    blocks = _paragraph_blocks(lines)
+    blocks = _paragraph_blocks(lines) if hard_wrapped else [([line], _is_heading_line(line)) for line in lines]
     paragraphs, parts, offset = [], [], 0
     for block, is_heading in blocks:
         text = squeeze_spaces("".join(block))
@@ -151,6 +154,11 @@ def _paragraph_blocks(lines: list[str]) -> list[tuple[list[str], bool]]:
     if current:
         blocks.append((current, False))
     return blocks
+
+
+def _is_heading_line(line: str) -> bool:
+    alone = _stands_alone(line, [])
+    return _looks_like_heading(line) if alone is None else alone
 
 
 def _stands_alone(line: str, current: list[str]) -> bool | None:

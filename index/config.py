@@ -26,6 +26,7 @@ class Settings:
     top_k: int = 5
     max_question_chars: int = 500
     lock_timeout: float = 600.0  # seconds a second writer waits for the first
+    max_file_mb: float = 20.0  # larger files are refused with a message, not indexed for hours
     # Below this share of the question's key terms found in a passage, the composer abstains.
     min_support: float = 0.5
 

@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 # Bump when the folder layout or the tokenizer recipe changes, so cached folders are rebuilt.
 FORMAT_VERSION = 1
-PROMPTS = {"query": "query: ", "passage": "passage: "}
+# "document" too: sentence-transformers' encode_document() prefers it and would otherwise use no prefix.
+PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 MAX_SEQ_LENGTH = 512
 SPECIAL_TOKENS = {"bos_token": "<s>", "pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>", "mask_token": "<mask>"}
 
@@ -49,6 +50,7 @@ def ensure_e5_model(cache_dir: Path, progress: bool = True) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    staging.chmod(0o755)  # mkdtemp's 0700 would make the cache private to this user
     try:
         convert(source, staging, progress=progress)
         staging.rename(target)  # atomic: a reader sees no folder or a whole one

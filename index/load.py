@@ -4,11 +4,12 @@ import hashlib
 from pathlib import Path
 
 from index.clean import clean
+from index.formats import EXTRACTORS, FormatError
 from index.records import Document
 from index.structure import articles
 
 TEXT_SUFFIXES = (".txt", ".md")
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + tuple(EXTRACTORS)
 # Share of control characters above which bytes are taken for a binary file, not text.
 _MAX_CONTROL_SHARE = 0.01
 
@@ -39,15 +40,22 @@ def file_id(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_document(path: Path, docs_dir: Path) -> Document:
+def load_document(path: Path, docs_dir: Path, max_bytes: int | None = None) -> Document:
     """Read, decode and clean one file; raise LoadError if it cannot be read as a newsletter."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoadError(path, f"不支持的文件类型 {path.suffix or '（无扩展名）'}；支持 {' '.join(SUPPORTED_SUFFIXES)}")
     try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise LoadError(path, f"文件过大（{size / 2**20:.1f} MB，上限 {max_bytes / 2**20:.0f} MB）")
         data = path.read_bytes()
     except OSError as e:
         raise LoadError(path, f"无法读取文件（{e.strerror or e}）") from e
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise LoadError(path, f"不支持的文件类型 {path.suffix or '（无扩展名）'}")
-    text, paragraphs = clean(decode_text(data, path))
+    if suffix in TEXT_SUFFIXES:
+        text, paragraphs = clean(decode_text(data, path))
+    else:
+        text, paragraphs = clean(_extract(data, path), hard_wrapped=False)
     if not paragraphs:
         raise LoadError(path, "文件没有可索引的文字内容")
     return Document(
@@ -57,6 +65,13 @@ def load_document(path: Path, docs_dir: Path) -> Document:
         paragraphs=paragraphs,
         articles=articles(paragraphs),
     )
+
+
+def _extract(data: bytes, path: Path) -> str:
+    try:
+        return EXTRACTORS[path.suffix.lower()](data)
+    except FormatError as e:
+        raise LoadError(path, str(e)) from e
 
 
 def decode_text(data: bytes, path: Path) -> str:

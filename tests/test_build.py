@@ -1,6 +1,6 @@
 import pytest
 
-from index import build_index, ensure_index, index_is_current, open_index, read_manifest
+from index import build_index, ensure_index, index_is_current, open_index, read_manifest, update_index
 
 
 def test_build_indexes_the_seed(settings, fake_embedder):
@@ -50,3 +50,27 @@ def test_failed_build_leaves_the_old_index(settings, fake_embedder, monkeypatch)
     with pytest.raises(RuntimeError):
         build_index(settings, fake_embedder, progress=False)
     assert read_manifest(settings.index_path) == before
+
+
+def test_a_mixed_batch_indexes_what_it_can_and_loses_nothing(settings, fake_embedder):
+    from tests.test_formats import make_docx, make_pdf
+
+    build_index(settings, fake_embedder, progress=False)
+    before = open_index(settings.index_path).store.count()
+    docs = settings.docs_dir
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    (docs / "gbk 旧稿.txt").write_bytes("南沙支行上半年新增客户8888户。".encode("gbk"))
+    (docs / "broken.pdf").write_bytes(make_pdf()[:1500])
+    (docs / "good.pdf").write_bytes(make_pdf())
+    (docs / "good.docx").write_bytes(make_docx())
+    with (docs / "huge.txt").open("wb") as f:
+        f.truncate(50 * 2**20)
+    report = update_index(settings, fake_embedder, progress=False)
+    assert sorted(e.path.name for e in report.errors) == ["binary.txt", "broken.pdf", "empty.txt", "huge.txt"]
+    assert all(e.path.name in str(e) and e.reason for e in report.errors)
+    assert sorted(report.added) == ["gbk 旧稿.txt", "good.docx", "good.pdf"]
+    index = open_index(settings.index_path)
+    assert index.store.count() > before
+    assert any("8888户" in c.text for c in index.store.chunks())
+    assert "000_4734283b9fcbc3a1.txt" in index.manifest.documents

@@ -59,3 +59,36 @@ def test_discover_takes_supported_files_in_order(tmp_path):
 def test_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="不存在"):
         discover(tmp_path / "nope")
+
+
+def test_pdf_docx_and_html_become_documents_with_articles(tmp_path):
+    from tests.test_formats import make_docx, make_pdf
+
+    (tmp_path / "第2期 通讯.pdf").write_bytes(make_pdf())
+    (tmp_path / "issue.docx").write_bytes(make_docx())
+    (tmp_path / "issue.html").write_bytes(
+        "<html><body><h1>工行南沙支行开业</h1><p>本期要闻：南沙支行上半年新增客户8888户。</p><p>供稿：办公室</p></body></html>".encode()
+    )
+    for name in ("第2期 通讯.pdf", "issue.docx", "issue.html"):
+        doc = load_document(tmp_path / name, tmp_path)
+        assert doc.name == name and doc.articles and len(doc.text) > 10
+    html = load_document(tmp_path / "issue.html", tmp_path)
+    assert html.articles[0].headline == "工行南沙支行开业"
+    assert "8888户" in html.text
+
+
+def test_a_pdf_the_parser_cannot_read_names_the_file(tmp_path):
+    from tests.test_formats import make_pdf
+
+    path = tmp_path / "坏的 文件.pdf"
+    path.write_bytes(make_pdf()[:2000])
+    with pytest.raises(LoadError, match="坏的 文件.pdf"):
+        load_document(path, tmp_path)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path):
+    path = tmp_path / "huge.txt"
+    with path.open("wb") as f:
+        f.truncate(50 * 2**20)  # 50 MB
+    with pytest.raises(LoadError, match="文件过大（50.0 MB，上限 20 MB）"):
+        load_document(path, tmp_path, max_bytes=20 * 2**20)
