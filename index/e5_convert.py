@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from safetensors.numpy import save_file
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
 from tokenizers.models import Unigram
 
 log = logging.getLogger(__name__)
@@ -231,7 +231,7 @@ def build_tokenizer(e5: E5File) -> Tokenizer:
         special_tokens=[(bos, e5.special["bos"]), (eos, e5.special["eos"])],
     )
     tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=False)
-    tok.add_special_tokens([AddedToken(token, special=True, normalized=False) for token in SPECIAL_TOKENS.values()])
+    # No added tokens: they would be cut out of the text before Viterbi, which e5.c does not do.
     return tok
 
 
@@ -324,10 +324,11 @@ def _double_array(trie: dict) -> list[int]:
     (pos ^ o) ^ label and its value in a leaf unit at (pos ^ o); bases are never shared, so a
     label match proves the parent. The array is whole 256-unit blocks because a lookup can
     index any label in a base's block (tokenizers does no bounds check)."""
-    units = [0]
-    taken = bytearray(b"\1")  # position 0 is the root
+    units = [0] * 256
+    taken = bytearray(256)
+    taken[0] = 1  # the root
     used_bases: set[int] = set()
-    stack = [(trie, 0)]
+    stack = [(trie, 0)] if trie else []
     while stack:
         node, pos = stack.pop()
         labels = sorted(0 if label is None else label for label in node)

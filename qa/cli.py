@@ -3,6 +3,7 @@
 import argparse
 import hashlib
 import json
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -27,6 +28,7 @@ USER_ERRORS = (IndexBusy, IndexMissing, LoadError, ModelMismatch, QuestionError,
 
 
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `qa ask … | head` ends quietly
     args = _parser().parse_args(argv)
     try:
         return args.run(args) or 0

@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 
+from index.clean import is_byline
 from qa.records import Answer, Citation, Hit
 from qa.text import clauses, coverage, key_terms, normalize, sentences
 
@@ -21,12 +22,17 @@ DATE = re.compile(
 PERSON = re.compile(r"(?:记者|通讯员|行长|局长|经理|主任|董事长|行长助理|总裁)\s*([\u4e00-\u9fff]{2,3})(?=[\s，。、告说表]|$)")
 
 QUESTION_KINDS = (
+    ("byline", re.compile(r"供稿|作者|撰稿|撰写|谁写|采写|哪个部门|哪位记者|记者是谁|通讯员是谁")),
     ("date", re.compile(r"哪一?年|何时|什么时候|几月|哪个月|哪天|日期|何年")),
     ("number", re.compile(r"多少|几|多大|多高|多长|比例|占比|比重|百分之|增幅|第几|排名")),
     ("person", re.compile(r"谁|哪位|名字")),
     ("yesno", re.compile(r"是否|有没有|是不是|能否|吗[？?]?$")),
     ("entity", re.compile(r"哪家|哪个|哪些|什么|哪里|哪儿")),
 )
+
+# Who wrote or supplied a story is said by its byline, which shares few words with the question.
+_BYLINE_BONUS = 0.3
+_CREDIT = re.compile(r"^供稿[：:]\s*")
 
 NOT_FOUND = "资料中没有找到能回答这个问题的内容。"
 
@@ -55,7 +61,8 @@ def compose(question: str, passages: list[Hit], min_support: float) -> Answer:
         return Answer(question=question, text=NOT_FOUND, passages=tuple(passages), abstained=True)
     short = short_answer(kind, terms, best.sentence)
     citation = Citation(n=best.n, chunk=passages[best.n - 1].chunk, quote=best.sentence)
-    text = f"{short}。依据：{best.sentence} [{best.n}]" if short else f"{best.sentence} [{best.n}]"
+    cited = f"{best.sentence} [{best.n}]"
+    text = f"{short}。依据：{cited}" if short and short != best.sentence else cited
     return Answer(
         question=question, text=text, short=short, citations=(citation,), passages=tuple(passages)
     )
@@ -66,8 +73,10 @@ def _best_sentence(terms: list[str], kind: str, passages: list[Hit]) -> _Candida
     for n, hit in enumerate(passages, start=1):
         context = coverage(terms, hit.chunk.full_text)
         for sentence in sentences(hit.chunk.full_text):
-            support = coverage(terms, sentence)
-            score = 0.7 * support + 0.3 * context - 0.01 * n
+            credit = kind == "byline" and sentence == hit.chunk.byline
+            # A byline answers for its whole article: its support is the passage's.
+            support = context if credit else coverage(terms, sentence)
+            score = 0.7 * support + 0.3 * context - 0.01 * n + (_BYLINE_BONUS if credit else 0.0)
             if kind in ("number", "date") and not _facts(kind, sentence):
                 score -= 0.2  # a sentence without the kind of fact asked for rarely answers
             if best is None or score > best.score:
@@ -78,6 +87,8 @@ def _best_sentence(terms: list[str], kind: str, passages: list[Hit]) -> _Candida
 def short_answer(kind: str, terms: list[str], sentence: str) -> str:
     """The fact the question asks for: in the clause that matches the question best, the one
     closest after the question's words («工银瑞信基金1096亿元», not the 195亿元 of the clause before)."""
+    if kind == "byline":
+        return _CREDIT.sub("", sentence) if is_byline(sentence) else ""
     if kind not in ("number", "date", "person"):
         return ""
     best, best_score = "", float("-inf")

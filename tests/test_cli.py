@@ -51,3 +51,18 @@ def test_eval_builds_the_index_and_prints_metrics(cli_env, tmp_path, capsys):
     assert main(["eval", "--set", str(qset), "--json", *cli_env]) == 0
     summary = json.loads(capsys.readouterr().out)["summary"]
     assert summary["answer_accuracy"] == 1.0
+
+
+def test_update_and_verify(cli_env, settings, capsys):
+    assert main(["index", "update", *cli_env]) == 0
+    assert "新增 000_4734283b9fcbc3a1.txt" in capsys.readouterr().out
+    assert main(["index", "verify", *cli_env]) == 0
+    assert "索引完整" in capsys.readouterr().out
+    (settings.docs_dir / "002.md").write_text("# 第二期\n\n南沙支行上半年新增客户8888户。", "utf-8")
+    assert main(["index", "verify", *cli_env]) == 1
+    assert "新文件尚未索引：002.md" in capsys.readouterr().out
+    assert main(["index", "update", *cli_env]) == 0
+    out = capsys.readouterr().out
+    assert "新增 002.md" in out and "索引共 2 个文件" in out
+    assert main(["index", "build", "--full", *cli_env]) == 0
+    assert "嵌入" in capsys.readouterr().out
