@@ -137,24 +137,28 @@ def _score(m: Counter, q: Question, result: Answer, outcome: Outcome) -> None:
 
 
 def _summary(m: Counter, outcomes: list[Outcome], questions: list[Question]) -> dict:
-    answerable, unanswerable = m["answerable"] or 1, m["unanswerable"] or 1
     latencies = sorted(o.seconds for o in outcomes)
     return {
         "questions": len(questions),
         "answerable": m["answerable"],
         "unanswerable": m["unanswerable"],
-        "hit@1": m["hit1"] / answerable,
-        "hit@5": m["hit5"] / answerable,
-        "mrr": m["rr"] / answerable,
-        "answer_accuracy": m["correct"] / answerable,
-        "exact_match": m["em"] / answerable,
-        "f1": m["f1"] / answerable,
-        "citation_precision": m["cited_right"] / (m["citations"] or 1),
-        "abstention_accuracy": m["abstained_right"] / unanswerable,
-        "false_abstention": m["abstained_wrong"] / answerable,
-        "latency_p50_ms": 1000 * statistics.median(latencies) if latencies else 0.0,
-        "latency_p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))] if latencies else 0.0,
+        "hit@1": _share(m["hit1"], m["answerable"]),
+        "hit@5": _share(m["hit5"], m["answerable"]),
+        "mrr": _share(m["rr"], m["answerable"]),
+        "answer_accuracy": _share(m["correct"], m["answerable"]),
+        "exact_match": _share(m["em"], m["answerable"]),
+        "f1": _share(m["f1"], m["answerable"]),
+        "citation_precision": _share(m["cited_right"], m["citations"]),
+        "abstention_accuracy": _share(m["abstained_right"], m["unanswerable"]),
+        "false_abstention": _share(m["abstained_wrong"], m["answerable"]),
+        "latency_p50_ms": 1000 * statistics.median(latencies) if latencies else None,
+        "latency_p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))] if latencies else None,
     }
+
+
+def _share(part: float, whole: int) -> float | None:
+    """None where a metric has nothing to measure (no unanswerable questions in a set, say)."""
+    return part / whole if whole else None
 
 
 def report_json(summary: dict, outcomes: list[Outcome]) -> str:
@@ -173,4 +177,6 @@ def report_text(summary: dict, outcomes: list[Outcome], failures: int = 10) -> s
 
 
 def _fmt(value) -> str:
+    if value is None:
+        return "—"
     return f"{value:.3f}" if isinstance(value, float) else str(value)

