@@ -85,12 +85,15 @@ def char_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def evaluate(assistant: Assistant, questions: list[Question], k: int = TOP_K) -> tuple[dict, list[Outcome]]:
+def evaluate(
+    assistant: Assistant, questions: list[Question], k: int = TOP_K, mode: str | None = None
+) -> tuple[dict, list[Outcome]]:
+    """Ask every question through qa's public surface and score what comes back."""
     outcomes, metrics = [], Counter()
     for q in questions:
         started = time.perf_counter()
         try:
-            result = assistant.answer(q.question, k)
+            result = assistant.answer(q.question, k, mode)
         except QuestionError as e:  # the user would see this message instead of an answer
             result = Answer(question=q.question, text=str(e), abstained=True)
         outcome = _outcome(q, result, time.perf_counter() - started)
@@ -173,6 +176,15 @@ def report_text(summary: dict, outcomes: list[Outcome], failures: int = 10) -> s
     if wrong:
         lines.append(f"\n未答对（前 {len(wrong)} 个）：")
         lines += [f"  {o.id} {o.question} → 期望 {o.expected or '（应拒答）'}；得到 {o.got[:60]}" for o in wrong]
+    return "\n".join(lines)
+
+
+def report_comparison(summaries: dict[str, dict]) -> str:
+    """Several configurations' summaries side by side, a metric a row."""
+    names = list(summaries)
+    lines = [f"{'':<22}" + "".join(f"{n:>12}" for n in names)]
+    for metric in next(iter(summaries.values())):
+        lines.append(f"{metric:<22}" + "".join(f"{_fmt(summaries[n][metric]):>12}" for n in names))
     return "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ from index.embed import Embedder
 from index.load import LoadError, discover, file_id, load_document
 from index.records import Chunk
 from index.split import split_document
+from index.tokens import TOKENIZER, chunk_tokens
 from index.store import (
     DocumentEntry,
     IndexMissing,
@@ -60,7 +61,7 @@ def build_index(settings: Settings, embedder: Embedder, progress: bool = True) -
 def update_index(settings: Settings, embedder: Embedder, progress: bool = True, full: bool = False) -> BuildReport:
     """Bring the index in line with the documents folder, embedding only what is new.
 
-    An index built with another model, pipeline or splitter setting is rebuilt whole. A file
+    An index built with another model, pipeline, tokenizer or splitter setting is rebuilt whole. A file
     that cannot be read is reported and left out; it never takes the others down with it.
     """
     with writer_lock(settings.index_path, timeout=settings.lock_timeout):
@@ -143,7 +144,16 @@ def embed_chunks(embedder: Embedder, chunks: list[Chunk], progress: bool = True)
 def _segments(by_doc: dict[str, list[Chunk]], vectors: np.ndarray) -> list[Segment]:
     segments, start = [], 0
     for doc_id, chunks in by_doc.items():
-        segments.append(Segment(doc_id=doc_id, chunks=chunks, vectors=vectors[start : start + len(chunks)]))
+        tokens = [chunk_tokens(c.search_text) for c in chunks]
+        segments.append(
+            Segment(
+                doc_id=doc_id,
+                chunks=chunks,
+                vectors=vectors[start : start + len(chunks)],
+                tokens=np.concatenate(tokens) if tokens else np.zeros(0, dtype=np.uint64),
+                token_counts=np.array([len(t) for t in tokens], dtype=np.int64),
+            )
+        )
         start += len(chunks)
     return segments
 
@@ -153,12 +163,13 @@ def _compatible_manifest(settings: Settings, embedder: Embedder) -> Manifest | N
         manifest = read_manifest(settings.index_path)
     except IndexMissing:
         return None
-    same_build = (manifest.fingerprint, manifest.pipeline, manifest.chunk_size, manifest.chunk_overlap) == (
-        embedder.fingerprint,
-        PIPELINE,
-        settings.chunk_size,
-        settings.chunk_overlap,
-    )
+    same_build = (
+        manifest.fingerprint,
+        manifest.pipeline,
+        manifest.tokenizer,
+        manifest.chunk_size,
+        manifest.chunk_overlap,
+    ) == (embedder.fingerprint, PIPELINE, TOKENIZER, settings.chunk_size, settings.chunk_overlap)
     return manifest if same_build else None
 
 
@@ -179,6 +190,7 @@ def _manifest(
         fingerprint=embedder.fingerprint,
         dim=embedder.dim,
         pipeline=PIPELINE,
+        tokenizer=TOKENIZER,
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
         documents=documents,

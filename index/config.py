@@ -24,6 +24,8 @@ class Settings:
     chunk_size: int = 300
     chunk_overlap: int = 50
     top_k: int = 5
+    # dense, keyword or hybrid (qa/retrieve.py); hybrid measured best (README, Retrieval).
+    retrieval: str = field(default_factory=lambda: os.environ.get("QA_RETRIEVAL", "hybrid"))
     max_question_chars: int = 500
     lock_timeout: float = 600.0  # seconds a second writer waits for the first
     max_file_mb: float = 20.0  # larger files are refused with a message, not indexed for hours

@@ -19,6 +19,7 @@ from index.records import Chunk
 CURRENT = "current"  # symlink to the committed generation folder
 MANIFEST = "manifest.json"
 SEGMENTS = "segments"
+SEGMENT_FILES = (".npy", ".jsonl", ".tokens.npz")  # vectors, chunk rows, keyword tokens
 # The document's name lives in the manifest, not in its segment, so a renamed file keeps its segment.
 _ROW_FIELDS = tuple(f.name for f in fields(Chunk) if f.name != "doc_name")
 
@@ -45,6 +46,7 @@ class Manifest:
     fingerprint: str
     dim: int
     pipeline: str
+    tokenizer: str
     chunk_size: int
     chunk_overlap: int
     documents: dict[str, DocumentEntry]  # by file name
@@ -76,11 +78,17 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Segment:
-    """One document's chunks and their vectors, row for row."""
+    """One document's chunks, their vectors and their keyword tokens, row for row."""
 
     doc_id: str
     chunks: list[Chunk]
     vectors: np.ndarray
+    tokens: np.ndarray  # every chunk's token ids (index/tokens.py) end to end
+    token_counts: np.ndarray  # how many of them belong to each chunk
+
+    def keyword_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(chunk ids, token ids end to end, tokens per chunk): what a keyword index is built from."""
+        return np.array([c.id for c in self.chunks], dtype=np.int64), self.tokens, self.token_counts
 
 
 class FaissStore:
@@ -122,8 +130,9 @@ class FaissStore:
     def count(self) -> int:
         return self._vectors.ntotal
 
-    def chunks(self) -> list[Chunk]:
-        return list(self._chunks.values())
+    def chunks(self, ids: list[int] | None = None) -> list[Chunk]:
+        """All chunks, or those with these ids in that order."""
+        return list(self._chunks.values()) if ids is None else [self._chunks[i] for i in ids]
 
     def vector_ids(self) -> list[int]:
         return faiss.vector_to_array(self._vectors.id_map).tolist()
@@ -139,6 +148,7 @@ class StoredIndex:
     folder: Path
     manifest: Manifest
     store: FaissStore
+    keyword_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # per segment, see Segment
 
 
 def current_folder(index_path: Path) -> Path:
@@ -173,21 +183,26 @@ def open_index(index_path: Path, attempts: int = 3) -> StoredIndex:
 
 def _load(folder: Path) -> StoredIndex:
     manifest = _read_manifest(folder)
-    store = FaissStore(manifest.dim)
+    store, keyword_rows = FaissStore(manifest.dim), []
     for doc_id in manifest.unique_documents():
         segment = read_segment(folder, doc_id, manifest.name_of(doc_id))
         store.add(segment.chunks, segment.vectors)
-    return StoredIndex(folder=folder, manifest=manifest, store=store)
+        keyword_rows.append(segment.keyword_rows())
+    return StoredIndex(folder=folder, manifest=manifest, store=store, keyword_rows=keyword_rows)
 
 
 def read_segment(folder: Path, doc_id: str, doc_name: str) -> Segment:
-    base = folder / SEGMENTS / doc_id
-    vectors = np.load(f"{base}.npy")
+    vectors_file, rows_file, tokens_file = _segment_files(folder, doc_id)
     chunks = []
-    with open(f"{base}.jsonl", encoding="utf-8") as rows:
+    with rows_file.open(encoding="utf-8") as rows:
         for line in rows:
             chunks.append(Chunk(doc_name=doc_name, **json.loads(line)))
-    return Segment(doc_id=doc_id, chunks=chunks, vectors=vectors)
+    with np.load(tokens_file) as tokens:
+        return Segment(doc_id, chunks, np.load(vectors_file), tokens["tokens"], tokens["counts"])
+
+
+def _segment_files(folder: Path, doc_id: str) -> list[Path]:
+    return [folder / SEGMENTS / f"{doc_id}{suffix}" for suffix in SEGMENT_FILES]
 
 
 def write_generation(index_path: Path, manifest: Manifest, new_segments: list[Segment]) -> Path:
@@ -210,8 +225,8 @@ def write_generation(index_path: Path, manifest: Manifest, new_segments: list[Se
         elif previous is None:
             raise ValueError(f"segment {doc_id} is neither new nor in a committed generation")
         else:
-            for suffix in (".npy", ".jsonl"):
-                os.link(previous / SEGMENTS / f"{doc_id}{suffix}", staging / SEGMENTS / f"{doc_id}{suffix}")
+            for old, new in zip(_segment_files(previous, doc_id), _segment_files(staging, doc_id)):
+                os.link(old, new)
     (staging / MANIFEST).write_text(manifest.to_json(), "utf-8")
     for path in written:  # hard links point at data that is already on disk
         _fsync(path)
@@ -227,12 +242,13 @@ def write_generation(index_path: Path, manifest: Manifest, new_segments: list[Se
 
 
 def _write_segment(folder: Path, segment: Segment) -> list[Path]:
-    vectors, rows = (folder / SEGMENTS / f"{segment.doc_id}{suffix}" for suffix in (".npy", ".jsonl"))
+    files = vectors, rows, tokens = _segment_files(folder, segment.doc_id)
     np.save(vectors, np.ascontiguousarray(segment.vectors, dtype=np.float32))
     with rows.open("w", encoding="utf-8") as out:
         for chunk in segment.chunks:
             out.write(json.dumps({name: getattr(chunk, name) for name in _ROW_FIELDS}, ensure_ascii=False) + "\n")
-    return [vectors, rows]
+    np.savez(tokens, tokens=segment.tokens.astype(np.uint64), counts=segment.token_counts.astype(np.int64))
+    return files
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import numpy as np
 from index.build import PIPELINE, file_ids
 from index.config import Settings
 from index.embed import Embedder
+from index.tokens import TOKENIZER
 from index.store import SEGMENTS, IndexMissing, Manifest, current_folder, open_index, read_manifest
 
 
@@ -22,6 +23,8 @@ def verify_index(settings: Settings, embedder: Embedder | None = None) -> list[s
         problems += _loaded_problems(settings)
     if embedder is not None and embedder.fingerprint != manifest.fingerprint:
         problems.append(f"索引由 {manifest.embedder}（{manifest.fingerprint}）构建，当前模型是 {embedder.name}（{embedder.fingerprint}）")
+    if manifest.tokenizer != TOKENIZER:
+        problems.append(f"索引的关键词切分为 {manifest.tokenizer}，当前为 {TOKENIZER}；需要重建")
     if manifest.pipeline != PIPELINE:
         problems.append(f"索引由处理流程 {manifest.pipeline} 构建，当前为 {PIPELINE}；需要重建")
     problems += _file_problems(settings, manifest)
@@ -36,13 +39,17 @@ def _segment_problems(folder, manifest: Manifest) -> list[str]:
         try:
             vectors = np.load(f"{base}.npy")
             rows = [json.loads(line) for line in open(f"{base}.jsonl", encoding="utf-8")]
-        except (OSError, ValueError) as e:
+            with np.load(f"{base}.tokens.npz") as tokens:
+                token_counts, token_total = tokens["counts"], len(tokens["tokens"])
+        except (OSError, ValueError, KeyError) as e:
             problems.append(f"{name}：段文件缺失或损坏（{e}）")
             continue
         if vectors.shape != (entry.chunks, manifest.dim):
             problems.append(f"{name}：向量形状 {vectors.shape}，清单记录 {entry.chunks}×{manifest.dim}")
         if len(rows) != entry.chunks:
             problems.append(f"{name}：段落行数 {len(rows)}，清单记录 {entry.chunks}")
+        if len(token_counts) != entry.chunks or int(token_counts.sum()) != token_total:
+            problems.append(f"{name}：关键词记录 {len(token_counts)} 段，清单记录 {entry.chunks}")
         ids = {row["id"] for row in rows}
         if len(ids) != len(rows) or ids & seen_ids:
             problems.append(f"{name}：段落编号重复")

@@ -4,13 +4,13 @@ import threading
 import time
 from pathlib import Path
 
-from index import Embedder, Settings, make_embedder, open_index
+from index import Embedder, Settings, StoredIndex, make_embedder, open_index
 from index.store import current_folder
 from qa.compose import compose
 from qa.records import Answer, Citation, Hit
-from qa.retrieve import DenseRetriever, ModelMismatch
+from qa.retrieve import ModelMismatch, RetrievalMode, Retriever
 
-__all__ = ["Answer", "Assistant", "Citation", "Hit", "ModelMismatch", "QuestionError", "answer"]
+__all__ = ["Answer", "Assistant", "Citation", "Hit", "ModelMismatch", "QuestionError", "RetrievalMode", "answer"]
 
 
 class QuestionError(ValueError):
@@ -25,26 +25,28 @@ class Assistant:
         self.embedder = embedder or make_embedder(settings)
         self._lock = threading.Lock()
         self._folder: Path | None = None
-        self._retriever: DenseRetriever | None = None
+        self._retriever: Retriever | None = None
 
-    def answer(self, question: str, k: int | None = None) -> Answer:
+    def answer(self, question: str, k: int | None = None, mode: str | None = None) -> Answer:
+        """Answer from the k passages that retrieval `mode` (dense, keyword, hybrid) finds."""
         question = self._checked(question)
+        mode = RetrievalMode.from_str(mode or self.settings.retrieval)
         started = time.perf_counter()
-        hits = self._current_retriever().search(question, k or self.settings.top_k)
+        hits = self._current_retriever().search(question, k or self.settings.top_k, mode)
         retrieved = time.perf_counter()
         result = compose(question, hits, self.settings.min_support)
         result.timings.update(retrieve=retrieved - started, compose=time.perf_counter() - retrieved)
         return result
 
-    def index(self):
-        self._current_retriever()
-        return self._retriever._index
+    def index(self) -> StoredIndex:
+        """The generation answers currently come from."""
+        return self._current_retriever().index
 
-    def _current_retriever(self) -> DenseRetriever:
+    def _current_retriever(self) -> Retriever:
         folder = current_folder(self.settings.index_path)
         with self._lock:
             if folder != self._folder:
-                self._retriever = DenseRetriever(open_index(self.settings.index_path), self.embedder)
+                self._retriever = Retriever(open_index(self.settings.index_path), self.embedder)
                 self._folder = folder
             return self._retriever
 
@@ -61,9 +63,9 @@ class Assistant:
 _assistants: dict[Settings, Assistant] = {}
 
 
-def answer(question: str, settings: Settings | None = None, k: int | None = None) -> Answer:
+def answer(question: str, settings: Settings | None = None, k: int | None = None, mode: str | None = None) -> Answer:
     """Answer one question from the index that `settings` names (the defaults if none)."""
     settings = settings or Settings()
     if settings not in _assistants:
         _assistants[settings] = Assistant(settings)
-    return _assistants[settings].answer(question, k)
+    return _assistants[settings].answer(question, k, mode)

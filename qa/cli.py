@@ -22,7 +22,7 @@ from index import (
     verify_index,
     watch,
 )
-from qa import Answer, Assistant, ModelMismatch, QuestionError
+from qa import Answer, Assistant, ModelMismatch, QuestionError, RetrievalMode
 
 USER_ERRORS = (IndexBusy, IndexMissing, LoadError, ModelMismatch, QuestionError, FileNotFoundError, ValueError)
 
@@ -115,7 +115,7 @@ def _status(args) -> int:
 
 def _ask(args) -> int:
     settings = _settings(args)
-    result = Assistant(settings).answer(args.question, args.k)
+    result = Assistant(settings).answer(args.question, args.k, args.mode)
     print(json.dumps(asdict(result), ensure_ascii=False, indent=2) if args.json else format_answer(result))
     return 0
 
@@ -146,12 +146,18 @@ def _serve(args) -> int:
 
 
 def _eval(args) -> int:
-    from eval import evaluate, load_set, report_json, report_text
+    from eval import evaluate, load_set, report_comparison, report_json, report_text
 
     settings = _settings(args)
     embedder = make_embedder(settings)
     ensure_index(settings, embedder, progress=not args.json)
-    summary, outcomes = evaluate(Assistant(settings, embedder), load_set(Path(args.set)), args.k)
+    assistant, questions = Assistant(settings, embedder), load_set(Path(args.set))
+    if args.compare:
+        modes = [RetrievalMode.from_str(m.strip()) for m in args.compare.split(",")]
+        summaries = {m.value: evaluate(assistant, questions, args.k, m)[0] for m in modes}
+        print(json.dumps(summaries, ensure_ascii=False, indent=2) if args.json else report_comparison(summaries))
+        return 0
+    summary, outcomes = evaluate(assistant, questions, args.k, args.mode)
     print(report_json(summary, outcomes) if args.json else report_text(summary, outcomes))
     return 0
 
@@ -182,6 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true")
     ask.add_argument("-k", type=int, default=None, help="passages to retrieve")
     ask.set_defaults(run=_ask)
+    modes = ", ".join(m.value for m in RetrievalMode)
 
     serve = commands.add_parser("serve", help="the chat in the browser")
     serve.add_argument("--host", default="127.0.0.1")
@@ -192,7 +199,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--set", required=True, help="JSONL question set")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("-k", type=int, default=5, help="passages to retrieve")
+    evaluate.add_argument("--compare", help=f"comma-separated retrieval modes to run side by side ({modes})")
     evaluate.set_defaults(run=_eval)
+    for sub in (ask, evaluate):
+        sub.add_argument("--mode", help=f"retrieval: {modes} (default: $QA_RETRIEVAL or hybrid)")
 
     for sub in (build, update, verify, watch_folder, status, ask, serve, evaluate):
         sub.add_argument("--docs", type=Path, help="documents folder (default: seeds/)")

@@ -66,3 +66,15 @@ def test_update_and_verify(cli_env, settings, capsys):
     assert "新增 002.md" in out and "索引共 2 个文件" in out
     assert main(["index", "build", "--full", *cli_env]) == 0
     assert "嵌入" in capsys.readouterr().out
+
+
+def test_eval_compares_modes_side_by_side(cli_env, tmp_path, capsys):
+    qset = tmp_path / "set.jsonl"
+    qset.write_text(
+        json.dumps({"id": "1", "question": "个贷不良率是多少？", "answers": ["0.39%"], "evidence": "个贷不良率0.39%", "doc": None}, ensure_ascii=False) + "\n",
+        "utf-8",
+    )
+    assert main(["eval", "--set", str(qset), "--compare", "dense,keyword,hybrid", *cli_env]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["dense", "keyword", "hybrid"]
+    assert any(line.startswith("hit@1") and len(line.split()) == 4 for line in table)

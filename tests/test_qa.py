@@ -37,3 +37,16 @@ def test_sees_a_new_index_without_restart(settings, fake_embedder, assistant):
     build_index(settings, fake_embedder, progress=False)
     result = assistant.answer("南沙支行上半年新增客户多少？")
     assert result.short == "8888户"
+
+
+@pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
+def test_every_retrieval_mode_answers(assistant, mode):
+    result = assistant.answer("个贷不良率是多少？", 3, mode)
+    assert result.short == "0.39%" and len(result.passages) <= 3
+    allowed = {"dense", "keyword", "dense+keyword"} if mode == "hybrid" else {mode}
+    assert {hit.retriever for hit in result.passages} <= allowed
+
+
+def test_an_unknown_mode_lists_the_valid_ones(assistant):
+    with pytest.raises(ValueError, match="dense, keyword, hybrid"):
+        assistant.answer("个贷不良率是多少？", mode="fuzzy")

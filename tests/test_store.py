@@ -22,12 +22,14 @@ def _segment(doc, n, seed=0):
     chunks = [Chunk(id=hash((doc, i)) & (2**63 - 1), doc_id=doc, doc_name="", position=i, text=f"{doc}段落{i}", start=i, end=i + 1) for i in range(n)]
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(n, 4)).astype(np.float32)
-    return Segment(doc_id=doc, chunks=chunks, vectors=vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+    tokens = np.arange(2 * n, dtype=np.uint64)
+    counts = np.full(n, 2, dtype=np.int64)
+    return Segment(doc, chunks, vectors / np.linalg.norm(vectors, axis=1, keepdims=True), tokens, counts)
 
 
 def _manifest(**docs):
     entries = {f"{doc}.txt": DocumentEntry(id=doc, chunks=n) for doc, n in docs.items()}
-    return Manifest(embedder="fake", fingerprint="f", dim=4, pipeline="p", chunk_size=300, chunk_overlap=50, documents=entries)
+    return Manifest(embedder="fake", fingerprint="f", dim=4, pipeline="p", tokenizer="t", chunk_size=300, chunk_overlap=50, documents=entries)
 
 
 def test_search_returns_the_nearest_chunk_first():
@@ -65,6 +67,9 @@ def test_write_then_open_round_trips_with_names_from_the_manifest(tmp_path):
     assert opened.store.count() == 3
     found = opened.store.search(seg.vectors[1], 1)[0][0]
     assert found.text == seg.chunks[1].text and found.doc_name == "d1.txt"
+    [(ids, tokens, counts)] = opened.keyword_rows
+    assert ids.tolist() == [c.id for c in seg.chunks] and tokens.tolist() == seg.tokens.tolist()
+    assert counts.tolist() == [2, 2, 2]
 
 
 def test_unchanged_segments_are_hard_linked_not_rewritten(tmp_path):

@@ -40,11 +40,14 @@ def _source(n: int, chunk, quote: str) -> str:
     )
 
 
+MODES = [("混合检索（关键词 + 向量）", "hybrid"), ("关键词检索", "keyword"), ("向量检索", "dense")]
+
+
 def build_app(assistant: Assistant) -> gr.Blocks:
-    def respond(question: str, history: list[dict]):
+    def respond(question: str, history: list[dict], mode: str, k: int):
         history = history + [{"role": "user", "content": question}]
         try:
-            reply = render_answer(assistant.answer(question))
+            reply = render_answer(assistant.answer(question, int(k), mode))
         except QuestionError as e:
             reply = str(e)
         return "", history + [{"role": "assistant", "content": reply}]
@@ -57,8 +60,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             send = gr.Button("提问", variant="primary", elem_id="send")
             gr.ClearButton([chat, question], value="清空对话")
         gr.Examples(EXAMPLES, inputs=question, label="示例问题")
-        question.submit(respond, [question, chat], [question, chat])
-        send.click(respond, [question, chat], [question, chat])
+        with gr.Accordion("设置", open=False):
+            mode = gr.Dropdown(MODES, value=assistant.settings.retrieval, label="检索方式", elem_id="mode")
+            k = gr.Slider(1, 10, value=assistant.settings.top_k, step=1, label="参考段落数", elem_id="k")
+        question.submit(respond, [question, chat, mode, k], [question, chat])
+        send.click(respond, [question, chat, mode, k], [question, chat])
     return app
 
 
