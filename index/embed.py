@@ -128,7 +128,9 @@ class SentenceTransformerEmbedder:
 
     @cached_property
     def dim(self) -> int:
-        return self._model.get_sentence_embedding_dimension()
+        model = self._model
+        # sentence-transformers 6 renamed the method; 5.x has only the old name.
+        return getattr(model, "get_embedding_dimension", model.get_sentence_embedding_dimension)()
 
     @cached_property
     def fingerprint(self) -> str:

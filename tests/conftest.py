@@ -1,7 +1,9 @@
 """Shared fixtures: a fake deterministic embedder for fast tests, the seed, temporary settings."""
 
 import hashlib
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,12 @@ from index import Settings
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 SEED_FILE = SEEDS / "000_4734283b9fcbc3a1.txt"
+
+
+def pytest_configure(config):
+    """One model cache for the whole run, inherited by the servers tests start: the e5 model
+    is converted once (~10 s, ~1 GB), not once per test module."""
+    os.environ.setdefault("QA_MODEL_CACHE", tempfile.mkdtemp(prefix="qa-models-"))
 
 
 class FakeEmbedder:
