@@ -53,14 +53,20 @@ def ensure_e5_model(cache_dir: Path, progress: bool = True) -> Path:
     # Loading the folder must never reach for the hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    return build_model_folder(target, lambda staging: convert(source, staging, progress=progress))
+
+
+def build_model_folder(target: Path, write: Callable[[Path], None]) -> Path:
+    """`target`, written by `write` into a staging folder beside it on first use, then renamed
+    into place: a reader sees no folder or a whole one, and two writers racing end with one."""
     if (target / "modules.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     staging.chmod(0o755)  # mkdtemp's 0700 would make the cache private to this user
     try:
-        convert(source, staging, progress=progress)
-        staging.rename(target)  # atomic: a reader sees no folder or a whole one
+        write(staging)
+        staging.rename(target)
     except OSError:
         if not (target / "modules.json").exists():  # not just another process that won the race
             raise

