@@ -5,7 +5,7 @@ from index.config import Settings
 from index.embed import Embedder, make_embedder
 from index.load import LoadError
 from index.records import Chunk, Document, Paragraph
-from index.store import IndexBusy, IndexMissing, Manifest, StoredIndex, open_index, read_manifest
+from index.store import IndexBusy, IndexMissing, Manifest, StoredIndex, current_folder, open_index, read_manifest
 from index.verify import verify_index
 from index.watch import watch
 
@@ -22,6 +22,7 @@ __all__ = [
     "Settings",
     "StoredIndex",
     "build_index",
+    "current_folder",
     "ensure_index",
     "index_is_current",
     "make_embedder",

@@ -111,7 +111,9 @@ class SentenceTransformerEmbedder:
     @cached_property
     def _model(self):
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging
 
+        logging.disable_progress_bar()  # a bar per model load; the index build shows its own
         if self.backend != "torch":
             return SentenceTransformer(str(self._exported), device="cpu", backend="openvino", local_files_only=True)
         import torch

@@ -4,8 +4,7 @@ import threading
 import time
 from pathlib import Path
 
-from index import Embedder, Settings, StoredIndex, make_embedder, open_index
-from index.store import current_folder
+from index import Embedder, Settings, current_folder, make_embedder, open_index
 from qa.compose import compose
 from qa.records import Answer, Citation, Hit
 from qa.retrieve import ModelMismatch, RetrievalMode, Retriever
@@ -37,10 +36,6 @@ class Assistant:
         result = compose(question, hits, self.settings.min_support)
         result.timings.update(retrieve=retrieved - started, compose=time.perf_counter() - retrieved)
         return result
-
-    def index(self) -> StoredIndex:
-        """The generation answers currently come from."""
-        return self._current_retriever().index
 
     def _current_retriever(self) -> Retriever:
         folder = current_folder(self.settings.index_path)

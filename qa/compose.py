@@ -3,7 +3,6 @@
 import re
 from dataclasses import dataclass
 
-from index.clean import is_byline
 from qa.records import Answer, Citation, Hit
 from qa.text import clauses, coverage, key_terms, normalize, sentences
 
@@ -59,8 +58,12 @@ def compose(question: str, passages: list[Hit], min_support: float) -> Answer:
     best = _best_sentence(terms, kind, passages)
     if best is None or best.support < min_support:
         return Answer(question=question, text=NOT_FOUND, passages=tuple(passages), abstained=True)
-    short = short_answer(kind, terms, best.sentence)
-    citation = Citation(n=best.n, chunk=passages[best.n - 1].chunk, quote=best.sentence)
+    chunk = passages[best.n - 1].chunk
+    if kind == "byline":
+        short = _CREDIT.sub("", best.sentence) if best.sentence == chunk.byline else ""
+    else:
+        short = short_answer(kind, terms, best.sentence)
+    citation = Citation(n=best.n, chunk=chunk, quote=best.sentence)
     cited = f"{best.sentence} [{best.n}]"
     text = f"{short}。依据：{cited}" if short and short != best.sentence else cited
     return Answer(
@@ -87,8 +90,6 @@ def _best_sentence(terms: list[str], kind: str, passages: list[Hit]) -> _Candida
 def short_answer(kind: str, terms: list[str], sentence: str) -> str:
     """The fact the question asks for: in the clause that matches the question best, the one
     closest after the question's words («工银瑞信基金1096亿元», not the 195亿元 of the clause before)."""
-    if kind == "byline":
-        return _CREDIT.sub("", sentence) if is_byline(sentence) else ""
     if kind not in ("number", "date", "person"):
         return ""
     best, best_score = "", float("-inf")
