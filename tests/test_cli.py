@@ -42,12 +42,15 @@ def test_build_exits_nonzero_when_a_file_is_skipped(cli_env, settings, capsys):
     assert "bad.txt" in capsys.readouterr().err
 
 
-def test_eval_builds_the_index_and_prints_metrics(cli_env, tmp_path, capsys):
-    qset = tmp_path / "set.jsonl"
-    qset.write_text(
-        json.dumps({"id": "1", "question": "个贷不良率是多少？", "answers": ["0.39%"], "evidence": "个贷不良率0.39%", "doc": None}, ensure_ascii=False) + "\n",
-        "utf-8",
-    )
+@pytest.fixture
+def qset(tmp_path):
+    path = tmp_path / "set.jsonl"
+    record = {"id": "1", "question": "个贷不良率是多少？", "answers": ["0.39%"], "evidence": "个贷不良率0.39%", "doc": None}
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n", "utf-8")
+    return path
+
+
+def test_eval_builds_the_index_and_prints_metrics(cli_env, qset, capsys):
     assert main(["eval", "--set", str(qset), "--json", *cli_env]) == 0
     summary = json.loads(capsys.readouterr().out)["summary"]
     assert summary["answer_accuracy"] == 1.0
@@ -68,12 +71,7 @@ def test_update_and_verify(cli_env, settings, capsys):
     assert "嵌入" in capsys.readouterr().out
 
 
-def test_eval_compares_modes_side_by_side(cli_env, tmp_path, capsys):
-    qset = tmp_path / "set.jsonl"
-    qset.write_text(
-        json.dumps({"id": "1", "question": "个贷不良率是多少？", "answers": ["0.39%"], "evidence": "个贷不良率0.39%", "doc": None}, ensure_ascii=False) + "\n",
-        "utf-8",
-    )
+def test_eval_compares_modes_side_by_side(cli_env, qset, capsys):
     assert main(["eval", "--set", str(qset), "--compare", "dense,keyword,hybrid", *cli_env]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["dense", "keyword", "hybrid"]
