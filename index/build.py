@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from index.config import Settings
 from index.embed import Embedder
-from index.load import LoadError, discover, file_id, load_document
+from index.load import LoadError, discover, file_id, parse_document
 from index.records import Chunk
 from index.split import split_document
 from index.tokens import TOKENIZER, chunk_tokens
@@ -83,7 +83,7 @@ def update_index(settings: Settings, embedder: Embedder, progress: bool = True, 
                 report.unchanged.append(name)
                 continue
             try:
-                doc = load_document(path, settings.docs_dir, int(settings.max_file_mb * 2**20))
+                doc = parse_document(data, path, settings.docs_dir, int(settings.max_file_mb * 2**20))
             except LoadError as e:
                 report.errors.append(e)
                 skipped[name] = doc_id

@@ -38,10 +38,6 @@ class Settings:
         return self.index_dir or self.home / "index"
 
     @property
-    def feedback_path(self) -> Path:
-        return self.home / "feedback.jsonl"
-
-    @property
     def model_cache(self) -> Path:
         return _env_path("QA_MODEL_CACHE", self.home / "models")
 

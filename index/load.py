@@ -42,16 +42,20 @@ def file_id(data: bytes) -> str:
 
 def load_document(path: Path, docs_dir: Path, max_bytes: int | None = None) -> Document:
     """Read, decode and clean one file; raise LoadError if it cannot be read as a newsletter."""
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise LoadError(path, f"不支持的文件类型 {path.suffix or '（无扩展名）'}；支持 {' '.join(SUPPORTED_SUFFIXES)}")
     try:
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise LoadError(path, f"文件过大（{size / 2**20:.1f} MB，上限 {max_bytes / 2**20:.0f} MB）")
+        _check_size(path, path.stat().st_size, max_bytes)  # before reading a huge file at all
         data = path.read_bytes()
     except OSError as e:
         raise LoadError(path, f"无法读取文件（{e.strerror or e}）") from e
+    return parse_document(data, path, docs_dir, max_bytes)
+
+
+def parse_document(data: bytes, path: Path, docs_dir: Path, max_bytes: int | None = None) -> Document:
+    """A file's bytes, already read, as a Document; `path` names it and chooses the format."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoadError(path, f"不支持的文件类型 {path.suffix or '（无扩展名）'}；支持 {' '.join(SUPPORTED_SUFFIXES)}")
+    _check_size(path, len(data), max_bytes)
     if suffix in TEXT_SUFFIXES:
         text, paragraphs = clean(decode_text(data, path))
     else:
@@ -65,6 +69,11 @@ def load_document(path: Path, docs_dir: Path, max_bytes: int | None = None) -> D
         paragraphs=paragraphs,
         articles=articles(paragraphs),
     )
+
+
+def _check_size(path: Path, size: int, max_bytes: int | None) -> None:
+    if max_bytes is not None and size > max_bytes:
+        raise LoadError(path, f"文件过大（{size / 2**20:.1f} MB，上限 {max_bytes / 2**20:.0f} MB）")
 
 
 def _extract(data: bytes, path: Path) -> str:

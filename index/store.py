@@ -57,14 +57,14 @@ class Manifest:
 
     @property
     def chunk_count(self) -> int:
-        return sum(d.chunks for d in self.unique_documents().values())
+        return sum(entry.chunks for _, entry in self.unique_documents().values())
 
-    def unique_documents(self) -> dict[str, DocumentEntry]:
-        """By document id: a file stored twice under two names is indexed once."""
-        return {entry.id: entry for entry in reversed(self.documents.values())}
-
-    def name_of(self, doc_id: str) -> str:
-        return next(name for name, entry in self.documents.items() if entry.id == doc_id)
+    def unique_documents(self) -> dict[str, tuple[str, DocumentEntry]]:
+        """By document id, the first name it goes by: a file stored twice is indexed once."""
+        found: dict[str, tuple[str, DocumentEntry]] = {}
+        for name, entry in self.documents.items():
+            found.setdefault(entry.id, (name, entry))
+        return found
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
@@ -184,8 +184,8 @@ def open_index(index_path: Path, attempts: int = 3) -> StoredIndex:
 def _load(folder: Path) -> StoredIndex:
     manifest = _read_manifest(folder)
     store, keyword_rows = FaissStore(manifest.dim), []
-    for doc_id in manifest.unique_documents():
-        segment = read_segment(folder, doc_id, manifest.name_of(doc_id))
+    for doc_id, (name, _) in manifest.unique_documents().items():
+        segment = read_segment(folder, doc_id, name)
         store.add(segment.chunks, segment.vectors)
         keyword_rows.append(segment.keyword_rows())
     return StoredIndex(folder=folder, manifest=manifest, store=store, keyword_rows=keyword_rows)

@@ -33,8 +33,7 @@ def verify_index(settings: Settings, embedder: Embedder | None = None) -> list[s
 
 def _segment_problems(folder, manifest: Manifest) -> list[str]:
     problems, seen_ids = [], set()
-    for doc_id, entry in manifest.unique_documents().items():
-        name = manifest.name_of(doc_id)
+    for doc_id, (name, entry) in manifest.unique_documents().items():
         base = folder / SEGMENTS / doc_id
         try:
             vectors = np.load(f"{base}.npy")
