@@ -32,10 +32,33 @@ class Settings:
     max_file_mb: float = 20.0  # larger files are refused with a message, not indexed for hours
     # Below this share of the question's key terms found in a passage, the composer abstains.
     min_support: float = 0.5
+    # extractive (default, nothing to download) or generative (an OpenAI-compatible endpoint).
+    composer: str = field(default_factory=lambda: os.environ.get("QA_COMPOSER", "extractive"))
+    llm_base_url: str = field(default_factory=lambda: os.environ.get("QA_LLM_BASE_URL", ""))
+    llm_model: str = field(default_factory=lambda: os.environ.get("QA_LLM_MODEL", ""))
+    llm_key_env: str = "QA_LLM_API_KEY"  # the variable holding the key; the key itself is never stored
+    llm_timeout: float = 60.0
+    # Where vectors live: faiss://PATH (default: the index folder) or a Milvus URI (index/milvus.py).
+    store: str = field(default_factory=lambda: os.environ.get("QA_STORE", ""))
+    # The chat: read-only users may not upload or reindex; "user:password" turns on a login.
+    allow_upload: bool = field(default_factory=lambda: os.environ.get("QA_READ_ONLY", "") == "")
+    auth: str = field(default_factory=lambda: os.environ.get("QA_AUTH", ""))
 
     @property
     def index_path(self) -> Path:
         return self.index_dir or self.home / "index"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.home / "feedback.jsonl"
+
+    @property
+    def history_dir(self) -> Path:
+        return self.home / "history"
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
 
     @property
     def model_cache(self) -> Path:

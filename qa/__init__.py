@@ -2,10 +2,12 @@
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from index import Embedder, Settings, current_folder, make_embedder, open_index
 from qa.compose import compose
+from qa.generate import generate
 from qa.records import Answer, Citation, Hit
 from qa.retrieve import ModelMismatch, RetrievalMode, Retriever
 
@@ -26,16 +28,31 @@ class Assistant:
         self._folder: Path | None = None
         self._retriever: Retriever | None = None
 
-    def answer(self, question: str, k: int | None = None, mode: str | None = None) -> Answer:
+    def answer(
+        self, question: str, k: int | None = None, mode: str | None = None, composer: str | None = None
+    ) -> Answer:
         """Answer from the k passages that retrieval `mode` (dense, keyword, hybrid) finds."""
+        *_, final = self.stream(question, k, mode, composer)
+        return final
+
+    def stream(
+        self, question: str, k: int | None = None, mode: str | None = None, composer: str | None = None
+    ) -> Iterator[Answer]:
+        """Drafts while the composer writes (generative only), then the checked, final answer."""
         question = self._checked(question)
         mode = RetrievalMode.from_str(mode or self.settings.retrieval)
+        composer = composer or self.settings.composer
         started = time.perf_counter()
         hits = self._current_retriever().search(question, k or self.settings.top_k, mode)
         retrieved = time.perf_counter()
-        result = compose(question, hits, self.settings.min_support)
+        if composer == "extractive":
+            result = compose(question, hits, self.settings.min_support)
+        elif composer == "generative":
+            result = yield from generate(question, hits, self.settings)
+        else:
+            raise QuestionError(f"未知的回答方式 {composer!r}：可选 extractive 或 generative。")
         result.timings.update(retrieve=retrieved - started, compose=time.perf_counter() - retrieved)
-        return result
+        yield result
 
     def _current_retriever(self) -> Retriever:
         folder = current_folder(self.settings.index_path)
@@ -58,7 +75,9 @@ class Assistant:
 _assistants: dict[Settings, Assistant] = {}
 
 
-def answer(question: str, settings: Settings | None = None, k: int | None = None, mode: str | None = None) -> Answer:
+def answer(
+    question: str, settings: Settings | None = None, k: int | None = None, mode: str | None = None
+) -> Answer:
     """Answer one question from the index that `settings` names (the defaults if none)."""
     settings = settings or Settings()
     if settings not in _assistants:

@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 
+from qa.check import NOT_FOUND, abstention, check_citations
 from qa.records import Answer, Citation, Hit
 from qa.text import clauses, coverage, key_terms, normalize, sentences
 
@@ -33,9 +34,6 @@ QUESTION_KINDS = (
 _BYLINE_BONUS = 0.3
 _CREDIT = re.compile(r"^供稿[：:]\s*")
 
-NOT_FOUND = "资料中没有找到能回答这个问题的内容。"
-
-
 @dataclass(frozen=True)
 class _Candidate:
     n: int  # passage number, 1-based
@@ -57,7 +55,7 @@ def compose(question: str, passages: list[Hit], min_support: float) -> Answer:
     kind = question_kind(normalize(question))
     best = _best_sentence(terms, kind, passages)
     if best is None or best.support < min_support:
-        return Answer(question=question, text=NOT_FOUND, passages=tuple(passages), abstained=True)
+        return abstention(question, passages)
     chunk = passages[best.n - 1].chunk
     if kind == "byline":
         short = _CREDIT.sub("", best.sentence) if best.sentence == chunk.byline else ""
@@ -66,8 +64,8 @@ def compose(question: str, passages: list[Hit], min_support: float) -> Answer:
     citation = Citation(n=best.n, chunk=chunk, quote=best.sentence)
     cited = f"{best.sentence} [{best.n}]"
     text = f"{short}。依据：{cited}" if short and short != best.sentence else cited
-    return Answer(
-        question=question, text=text, short=short, citations=(citation,), passages=tuple(passages)
+    return check_citations(
+        Answer(question=question, text=text, short=short, citations=(citation,), passages=tuple(passages))
     )
 
 

@@ -31,4 +31,7 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     passages: tuple[Hit, ...] = ()  # what was retrieved, numbered from 1
     abstained: bool = False
+    draft: bool = False  # a partial answer while a generative composer is still writing
+    warnings: tuple[str, ...] = ()  # what the citation check dropped or flagged, for the reader
+    composer: str = "extractive"
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
