@@ -1,8 +1,10 @@
 import pytest
 
 from index.records import Chunk
-from qa.compose import NOT_FOUND, compose, question_kind, short_answer
+from qa.compose import NOT_FOUND, compose, question_kind
+from qa.question import parse
 from qa.records import Hit
+from qa.span import short_answer
 from qa.text import key_terms, squash
 
 PASSAGES = [
@@ -10,6 +12,8 @@ PASSAGES = [
     "上半年累计代销工银安盛保险195亿元、工银瑞信基金1096亿元，个人新规理财产品规模达到6150亿元。",
     "个贷资产质量经受住疫情的考验，个贷不良率0.39%，按揭贷款不良率0.29%，好于预期并保持优良水平。",
     "软件园支行行长刘志方告诉记者，作为总行确定的新市场特色支行，支行积极运用工作方法。",
+    "与网金条线联动，手机银行在全量客户、信用卡客户、私人银行客户的渗透率分别达到58%、83%、96%。",
+    "进入2020年，元月印发战略实施指导意见，3月启动配套的考核考评办法修订，4月召开了全行个人金融业务工作会议落地部署，5月开展对标分析。",
 ]
 
 
@@ -22,7 +26,7 @@ def _hits(texts=PASSAGES):
 
 @pytest.mark.parametrize(
     "question, kind",
-    [("上半年代销工银瑞信基金多少？", "number"), ("行长是谁？", "person"), ("哪一年开始合作？", "date"), ("是否保持同业第一？", "yesno"), ("工行与哪家企业合作？", "entity"), ("战略的意义", "fact")],
+    [("上半年代销工银瑞信基金多少？", "number"), ("行长是谁？", "person"), ("哪一年开始合作？", "date"), ("是否保持同业第一？", "yesno"), ("工行与哪家企业合作？", "entity"), ("战略的意义", "fact"), ("这篇报道的标题是什么？", "headline"), ("为什么要联动？", "reason")],
 )
 def test_question_kind(question, kind):
     assert question_kind(question) == kind
@@ -30,10 +34,19 @@ def test_question_kind(question, kind):
 
 @pytest.mark.parametrize(
     "question, short",
-    [("上半年代销工银瑞信基金多少？", "1096亿元"), ("代销工银安盛保险多少？", "195亿元"), ("个贷不良率是多少？", "0.39%"), ("按揭贷款不良率是多少？", "0.29%"), ("软件园支行行长是谁？", "刘志方")],
+    [
+        ("上半年代销工银瑞信基金多少？", "1096亿元"),
+        ("代销工银安盛保险多少？", "195亿元"),
+        ("个贷不良率是多少？", "0.39%"),
+        ("按揭贷款不良率是多少？", "0.29%"),
+        ("软件园支行行长是谁？", "刘志方"),
+        ("手机银行在信用卡客户中的渗透率是多少？", "83%"),  # the list item the question names
+        ("全行个人金融业务工作会议是几月召开的？", "4月"),  # the clause holding the question's words
+        ("3月启动了什么？", "配套的考核考评办法修订"),  # the words where the question word stands
+    ],
 )
 def test_short_answer_comes_first_and_is_cited(question, short):
-    answer = compose(question, _hits(), min_support=0.5)
+    answer = compose(question, _hits(), min_support=0.3)
     assert not answer.abstained
     assert answer.short == short
     assert answer.text.startswith(short)
@@ -43,17 +56,35 @@ def test_short_answer_comes_first_and_is_cited(question, short):
 
 
 def test_figures_named_in_the_question_are_not_the_answer():
-    assert short_answer("number", key_terms("工行在世界500强排第几？"), "工行位列世界500强第24位") == "第24位"
+    assert short_answer(parse("工行在世界500强排第几位？"), "工行位列世界500强第24位") == "第24位"
 
 
-def test_abstains_when_nothing_supports_the_question():
-    answer = compose("工行员工总数是多少？", _hits(), min_support=0.5)
+def test_a_unit_named_in_the_question_rules_out_other_figures():
+    sentence = "目前4万名客服经理已开通客户维护权限，维护客户885万户。"
+    assert short_answer(parse("客服经理维护的客户有多少户？"), sentence) == "885万户"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "工行员工总数是多少？",  # nothing about it
+        "建设银行的个贷不良率是多少？",  # another bank
+        "2019年个贷不良率是多少？",  # another period
+        "信用卡贷款不良率是多少？",  # a subject the passage does not report
+    ],
+)
+def test_abstains_when_the_passages_do_not_answer(question):
+    answer = compose(question, _hits(), min_support=0.3)
     assert answer.abstained and answer.text == NOT_FOUND and not answer.citations
-    assert len(answer.passages) == 3
+    assert len(answer.passages) == len(PASSAGES)  # shown as related reading, not as support
+
+
+def test_short_forms_of_the_glossary_count_as_present():
+    assert not compose("私行客户的手机银行渗透率是多少？", _hits(), min_support=0.3).abstained
 
 
 def test_abstains_without_passages():
-    assert compose("任何问题", [], min_support=0.5).abstained
+    assert compose("任何问题", [], min_support=0.3).abstained
 
 
 def test_key_terms_drop_question_words():

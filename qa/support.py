@@ -1,0 +1,101 @@
+"""Whether a sentence can answer a question at all. A passage about 工行's 个贷不良率 does not
+answer a question about 建设银行's: the question's names, periods and figures must stand in the
+passage, and the things it asks about must stand around the sentence that answers."""
+
+import re
+from functools import lru_cache
+
+import jieba.posseg
+
+from qa.question import WH
+from qa.text import QUESTION_WORDS, normalize
+
+# jieba's tags for words that pin a question down: organisations, places, names, other proper
+# nouns, times and numerals; and for the nouns that say what it is about.
+_SPECIFIC_TAGS = frozenset("nt ns nr nz t m mq eng".split())
+_SUBJECT_TAGS = frozenset("n nt ns nr nz j eng vn".split())
+_FIGURE = re.compile(r"[\d一二三四五六七八九十]")
+# «两个», «一类», «几座»: how many, not which.
+_QUANTITY = re.compile(r"[一两二三四五六七八九十几多]+[个种类门张座位名家项条件次本部篇首]")
+# Between the thing asked about and the question word («坏账比例是多少», «渗透率达到了多少»).
+_LINKING = frozenset("的 是 有 为 达到 达 占 约 大约 了 在 共 一共 总共 能 会".split())
+# Common short forms in the bank's own writing; either form in the text supports the other.
+GLOSSARY = (
+    ("工行", "工商银行", "中国工商银行"),
+    ("建行", "建设银行", "中国建设银行"),
+    ("农行", "农业银行", "中国农业银行"),
+    ("中行", "中国银行"),
+    ("私行", "私人银行"),
+    ("个贷", "个人贷款"),
+    ("个金", "个人金融"),
+    ("中收", "中间业务收入", "中间业务"),
+    ("按揭", "住房贷款", "房贷"),
+    ("网金", "网络金融"),
+    ("校招", "校园招聘"),
+    ("外币", "外汇"),
+    ("坏账", "不良"),
+    ("存量", "余额"),
+    ("AUM", "管理资产"),
+)
+_FORMS = {form: group for group in GLOSSARY for form in group}
+# Words that frame the question (the newsletter's own bank, «this article»), not restrict it.
+_FRAME_WORDS = frozenset(
+    (
+        "工行 工商银行 中国工商银行 今年 目前 现在 当前 正在 当时 这次 近日 最近 这篇 那篇 这条 这家 该 "
+        "报道 文章 一文 纪实 消息 新闻 稿件 图片 图片说明 说明 栏目 专题报道 导读 标题 主标题"
+    ).split()
+)
+
+
+def missing_terms(question: str, sentence_context: str, passage: str) -> list[str]:
+    """The question's names, periods and figures that the passage lacks, and the things it asks
+    about that the sentence (with its headline) lacks; empty when the sentence may answer."""
+    near, whole = _bare(sentence_context), _bare(passage)
+    specific, subjects = _conditions(normalize(question))
+    return [w for w in specific if not _present(w, whole)] + [w for w in subjects if not _present(w, near)]
+
+
+@lru_cache(maxsize=4096)
+def _conditions(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    # The question word as one token, so that «多大比例» reads as asking for the 比例.
+    question = WH.sub("什么", question.rstrip("？?"))
+    tokens = [(t.word.strip(), t.flag) for t in jieba.posseg.cut(question)]
+    tokens = [(w, f) for w, f in tokens if w and not re.fullmatch(r"[\W_]+", w)]
+    asked = _asked_about(tokens)
+    specific, subjects = [], []
+    for i, (word, tag) in enumerate(tokens):
+        if word in QUESTION_WORDS or word in _FRAME_WORDS or WH.search(word) or _QUANTITY.fullmatch(word) or i in asked:
+            continue
+        if len(word) == 1 and not word.isdigit():
+            continue
+        if tag in _SPECIFIC_TAGS or _FIGURE.search(word):
+            specific.append(word)
+        elif tag in _SUBJECT_TAGS and len(word) > 1:
+            subjects.append(word)
+    return tuple(dict.fromkeys(specific)), tuple(dict.fromkeys(subjects))
+
+
+def _asked_about(tokens: list[tuple[str, str]]) -> set[int]:
+    """Positions of the words naming what the answer is («哪个部门», «坏账比例是多少»): the answer
+    fills them, so the text need not contain them."""
+    asked = set()
+    for i, (word, _) in enumerate(tokens):
+        if not WH.search(word):
+            continue
+        if i + 1 < len(tokens) and tokens[i + 1][1] in _SUBJECT_TAGS:
+            asked.add(i + 1)
+        j = i - 1
+        while j >= 0 and tokens[j][0] in _LINKING:
+            j -= 1
+        if j >= 0 and tokens[j][1] in _SUBJECT_TAGS:
+            asked.add(j)
+    return asked
+
+
+def _present(word: str, text: str) -> bool:
+    return any(_bare(form) in text for form in _FORMS.get(word, (word,)))
+
+
+def _bare(text: str) -> str:
+    """Without spaces, quotes or punctuation: «“小微”科创企业» holds 小微科创."""
+    return re.sub(r"[\W_]+", "", normalize(text))
