@@ -10,6 +10,8 @@ from qa.text import bigrams, normalize, sentences, squash
 NOT_FOUND = "资料中没有找到能回答这个问题的内容。"
 
 _MARKER = re.compile(r"\s*[\[【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
+# «…1096亿元。[1]»: a marker after the full stop belongs to the sentence before it.
+_MARKER_AFTER_STOP = re.compile(r"([。！？!?；;])((?:\s*[\[【]\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]】])+)")
 _QUOTED = re.compile(r"[「“\"]([^」”\"]{2,})[」”\"]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # A generated sentence counts as resting on a passage when this share of its character bigrams
@@ -37,7 +39,7 @@ def check_generated(question: str, text: str, passages: list[Hit]) -> Answer:
     cited elsewhere in the answer) carries it; flag figures that stand in no cited passage."""
     if squash(NOT_FOUND) in squash(text) or not passages:
         return abstention(question, passages, "generative")
-    claims = [_claim(s, passages) for s in sentences(text)]
+    claims = [_claim(s, passages) for s in sentences(_MARKER_AFTER_STOP.sub(r"\2\1", text))]
     cited = {n for _, ns in claims for n in ns}
     kept, citations, warnings = [], {}, []
     for sentence, numbers in claims:

@@ -7,7 +7,7 @@ from qa.check import NOT_FOUND, abstention, check_citations
 from qa.question import Question, parse
 from qa.records import Answer, Citation, Hit
 from qa.span import Alignment, align, fitting_facts, short_answer
-from qa.support import missing_terms
+from qa.support import canonical, missing_terms
 from qa.text import coverage, sentences
 
 __all__ = ["NOT_FOUND", "compose", "question_kind"]
@@ -50,37 +50,45 @@ def compose(question: str, passages: list[Hit], min_support: float) -> Answer:
 
 
 def _unsupported(question: Question, best: _Candidate, passages: list[Hit]) -> bool:
-    """The question asks about something the passage does not report, or for a figure the
+    """The question asks about something its article does not report, or for a figure the
     sentence does not give."""
-    if missing_terms(question.text, best.context, passages[best.n - 1].chunk.full_text):
+    if missing_terms(question.text, best.context, _article_text(passages, passages[best.n - 1])):
         return True
     return question.kind in ("number", "date") and not best.has_fact
 
 
+def _article_text(passages: list[Hit], hit: Hit) -> str:
+    """What the retrieved passages show of the article `hit` belongs to."""
+    same = [h.chunk.full_text for h in passages if (h.chunk.doc_id, h.chunk.headline) == (hit.chunk.doc_id, hit.chunk.headline)]
+    return "\n".join(same)
+
+
 def _short(question: Question, best: _Candidate, hit: Hit) -> str:
-    if question.kind == "headline":
-        return hit.chunk.headline if best.sentence == hit.chunk.headline else ""
+    if question.kind == "headline" and best.sentence == hit.chunk.headline:
+        return hit.chunk.headline
     if question.kind == "byline" and best.sentence == hit.chunk.byline:
         return _CREDIT.sub("", best.sentence) if _CREDIT.match(best.sentence) else best.alignment.span
     return short_answer(question, best.sentence, best.alignment)
 
 
 def _best_candidate(question: Question, passages: list[Hit]) -> _Candidate | None:
+    terms = [canonical(t) for t in question.terms]
     best = None
     for n, hit in enumerate(passages, start=1):
         chunk = hit.chunk
-        passage_support = coverage(list(question.terms), chunk.full_text)
+        passage_support = coverage(terms, canonical(chunk.full_text))
         units = _units(chunk)
         # The headline, section and opening sentence name what the passage is about.
         frame = " ".join(p for p in (chunk.headline, chunk.section, units[0] if units else "") if p)
         previous = ""
         for sentence in units:
-            credit = (question.kind == "byline" and sentence == chunk.byline) or (
-                question.kind == "headline" and sentence == chunk.headline
-            )
-            support = passage_support if credit else coverage(list(question.terms), sentence)
+            credit = _credited(question, chunk, sentence)
+            own = coverage(terms, canonical(sentence))
+            # A sentence often leans on the one before it for its subject («目前，项目已完成…»).
+            local = max(own, coverage(terms, canonical(f"{previous} {sentence}")))
+            support = passage_support if credit else local
             alignment = align(question, sentence)
-            score = 0.6 * support + 0.25 * passage_support + 0.15 * alignment.quality - 0.01 * n
+            score = 0.45 * own + 0.2 * local + 0.2 * passage_support + 0.15 * alignment.quality - 0.01 * n
             score += _CREDIT_BONUS if credit else 0.0
             has_fact = bool(fitting_facts(question, sentence))
             if question.kind in ("number", "date") and not has_fact:
@@ -90,6 +98,13 @@ def _best_candidate(question: Question, passages: list[Hit]) -> _Candidate | Non
                 best = _Candidate(n, sentence, context, support, score, alignment, has_fact)
             previous = sentence
     return best
+
+
+def _credited(question: Question, chunk, sentence: str) -> bool:
+    """A byline answers who wrote its article, a headline (or a contents entry) what it is called."""
+    if question.kind == "byline":
+        return sentence == chunk.byline
+    return question.kind == "headline" and (sentence == chunk.headline or chunk.kind == "contents")
 
 
 def _units(chunk) -> list[str]:

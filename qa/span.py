@@ -204,6 +204,8 @@ def _clause_start(sentence: str, end: int) -> int:
 
 
 def _clause_end(sentence: str, start: int) -> int:
+    while start < len(sentence) and _BOUNDARY.match(sentence, start):  # «之一：协办奋进…»
+        start += 1
     found = _BOUNDARY.search(sentence, start)
     return found.start() if found else len(sentence)
 

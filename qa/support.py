@@ -19,6 +19,7 @@ _FIGURE = re.compile(r"[\d一二三四五六七八九十]")
 _QUANTITY = re.compile(r"[一两二三四五六七八九十几多]+[个种类门张座位名家项条件次本部篇首]")
 # Between the thing asked about and the question word («坏账比例是多少», «渗透率达到了多少»).
 _LINKING = frozenset("的 是 有 为 达到 达 占 约 大约 了 在 共 一共 总共 能 会".split())
+_YES_NO = frozenset("是否 有没有 是不是 能否".split())
 # Common short forms in the bank's own writing; either form in the text supports the other.
 GLOSSARY = (
     ("工行", "工商银行", "中国工商银行"),
@@ -38,6 +39,8 @@ GLOSSARY = (
     ("AUM", "管理资产"),
 )
 _FORMS = {form: group for group in GLOSSARY for form in group}
+# Longest first, so that 中国建设银行 is not read as 中国 + 建设银行.
+_TO_CANONICAL = re.compile("|".join(sorted(map(re.escape, _FORMS), key=len, reverse=True)))
 # Words that frame the question (the newsletter's own bank, «this article»), not restrict it.
 _FRAME_WORDS = frozenset(
     (
@@ -45,6 +48,11 @@ _FRAME_WORDS = frozenset(
         "报道 文章 一文 纪实 消息 新闻 稿件 图片 图片说明 说明 栏目 专题报道 导读 标题 主标题"
     ).split()
 )
+
+
+def canonical(text: str) -> str:
+    """Every glossary form replaced by its group's first, so that either form matches the other."""
+    return _TO_CANONICAL.sub(lambda m: _FORMS[m.group(0)][0], text)
 
 
 def missing_terms(question: str, sentence_context: str, passage: str) -> list[str]:
@@ -82,7 +90,9 @@ def _asked_about(tokens: list[tuple[str, str]]) -> set[int]:
     for i, (word, _) in enumerate(tokens):
         if not WH.search(word):
             continue
-        if i + 1 < len(tokens) and tokens[i + 1][1] in _SUBJECT_TAGS:
+        if word in _YES_NO:  # «是否已经过半»: what follows is the question itself
+            asked.update(range(i + 1, len(tokens)))
+        elif i + 1 < len(tokens) and tokens[i + 1][1] in _SUBJECT_TAGS:
             asked.add(i + 1)
         j = i - 1
         while j >= 0 and tokens[j][0] in _LINKING:

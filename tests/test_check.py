@@ -64,3 +64,9 @@ def test_figures_in_no_cited_passage_are_flagged():
 def test_citations_of_unknown_passages_and_the_not_found_reply():
     assert check_generated("问", "工银瑞信基金1096亿元 [9]。", HITS).abstained
     assert check_generated("问", NOT_FOUND, HITS).abstained
+
+
+def test_a_marker_after_the_full_stop_cites_the_sentence_before_it():
+    checked = check_generated("代销多少？", "上半年代销工银瑞信基金1096亿元。[1] 个贷不良率0.39%。【2】", HITS)
+    assert [c.n for c in checked.citations] == [1, 2]
+    assert "1096亿元" in checked.citations[0].quote and "0.39%" in checked.citations[1].quote
