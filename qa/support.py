@@ -19,6 +19,7 @@ _FIGURE = re.compile(r"[\d一二三四五六七八九十]")
 _QUANTITY = re.compile(r"[一两二三四五六七八九十几多]+[个种类门张座位名家项条件次本部篇首]")
 # Between the thing asked about and the question word («坏账比例是多少», «渗透率达到了多少»).
 _LINKING = frozenset("的 是 有 为 达到 达 占 约 大约 了 在 共 一共 总共 能 会".split())
+_PERIOD = re.compile(r"[上下]半年|季度|年[初末底中]|月[初末底]|去年|前年|明年|全年")
 _YES_NO = frozenset("是否 有没有 是不是 能否".split())
 # Common short forms in the bank's own writing; either form in the text supports the other.
 GLOSSARY = (
@@ -44,7 +45,7 @@ _TO_CANONICAL = re.compile("|".join(sorted(map(re.escape, _FORMS), key=len, reve
 # Words that frame the question (the newsletter's own bank, «this article»), not restrict it.
 _FRAME_WORDS = frozenset(
     (
-        "工行 工商银行 中国工商银行 今年 目前 现在 当前 正在 当时 这次 近日 最近 这篇 那篇 这条 这家 该 "
+        "工行 工商银行 中国工商银行 今年 目前 现在 当前 正在 当时 这次 近日 最近 这篇 那篇 这条 这家 该 一般 通常 主要 大多 "
         "报道 文章 一文 纪实 消息 新闻 稿件 图片 图片说明 说明 栏目 专题报道 导读 标题 主标题"
     ).split()
 )
@@ -60,7 +61,9 @@ def missing_terms(question: str, sentence_context: str, passage: str) -> list[st
     about that the sentence (with its headline) lacks; empty when the sentence may answer."""
     near, whole = _bare(sentence_context), _bare(passage)
     specific, subjects = _conditions(normalize(question))
-    return [w for w in specific if not _present(w, whole)] + [w for w in subjects if not _present(w, near)]
+    return [w for w in specific if not _present(w, whole)] + [
+        w for w in subjects if not (_present(w, near) or _mostly_present(w, near))
+    ]
 
 
 @lru_cache(maxsize=4096)
@@ -76,6 +79,8 @@ def _conditions(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
             continue
         if len(word) == 1 and not word.isdigit():
             continue
+        if tag == "t" and not (_FIGURE.search(word) or _PERIOD.search(word)):
+            continue  # «后来», «今天», «最初»: relative times that no text repeats word for word
         if tag in _SPECIFIC_TAGS or _FIGURE.search(word):
             specific.append(word)
         elif tag in _SUBJECT_TAGS and len(word) > 1:
@@ -92,8 +97,11 @@ def _asked_about(tokens: list[tuple[str, str]]) -> set[int]:
             continue
         if word in _YES_NO:  # «是否已经过半»: what follows is the question itself
             asked.update(range(i + 1, len(tokens)))
-        elif i + 1 < len(tokens) and tokens[i + 1][1] in _SUBJECT_TAGS:
-            asked.add(i + 1)
+            continue
+        j = i + 1  # «哪个国家的运动员», «谁的妻子»: the noun phrase after the question word
+        while j < len(tokens) and (tokens[j][1] in _SUBJECT_TAGS or tokens[j][0] == "的" or _QUANTITY.fullmatch(tokens[j][0])):
+            asked.add(j)
+            j += 1
         j = i - 1
         while j >= 0 and tokens[j][0] in _LINKING:
             j -= 1
@@ -104,6 +112,13 @@ def _asked_about(tokens: list[tuple[str, str]]) -> set[int]:
 
 def _present(word: str, text: str) -> bool:
     return any(_bare(form) in text for form in _FORMS.get(word, (word,)))
+
+
+def _mostly_present(word: str, text: str) -> bool:
+    """Half the character pairs of a longer word: what is left of a rare name that jieba cut
+    wrongly («魏舒史称» → 魏舒史). Names, places and figures are held to the exact word."""
+    pairs = [word[i : i + 2] for i in range(len(word) - 1)]
+    return len(word) >= 3 and sum(p in text for p in pairs) * 2 >= len(pairs)
 
 
 def _bare(text: str) -> str:
