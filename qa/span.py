@@ -13,7 +13,7 @@ from qa.text import bigrams, coverage
 _CN_NUM = "[一二两三四五六七八九十百千万]"
 _UNIT = (
     r"(?:万亿|千亿|百亿|亿|千万|百万|万|千|百)?"
-    r"(?:美元|港元|元|亿人次|人次|户|家|笔|个百分点|百分点|%|倍|名|位|个月|年|月|天|人|余家|余人|余户|期|项|个|岁|次|版"
+    r"(?:美元|港元|日圆|日元|欧元|英镑|元|亿人次|人次|户|家|笔|个百分点|百分点|%|倍|名|位|个月|年|月|天|人|余家|余人|余户|期|项|个|岁|次|版"
     r"|平方公里|平方米|公里|公尺|公分|公斤|千米|厘米|毫米|米|克|吨|处|座|场|部|本|张|首|所|件|条|届|集|层|种|分钟|小时|秒"
     r"|\s?(?:km²|km|kg|cm|mm|m²|m))?"
 )
@@ -29,7 +29,7 @@ PERSON = re.compile(r"(?:记者|通讯员|行长|局长|经理|主任|董事长|
 _BOUNDARY = re.compile(r"[，,。；;！？!?\n◀▶：:（）()]")
 _LIST_SEPARATOR = re.compile(r"^(?:以及|[、和及与,，\s])*$")
 _ITEM_SEPARATOR = re.compile(r"以及|[、和及与]")
-_LEAD = re.compile(r"^(?:分别|已经|已|都|共|累计|仍然|仍|还|了|是|为|的|达到|达|到|有|在|以|于|与|和|对|向|从|列|排名|排|叫做|叫|称为)+")
+_LEAD = re.compile(r"^(?:分别|已经|已|都|共|累计|仍然|仍|还|了|是|为|的|达到|达|到|有|在|以|于|与|和|对|向|从|列|排名|排|叫做|叫|称为|位于|源自|源于|来自|自)+")
 _TRAIL = re.compile(r"(?:的|了|等|是|关口|大关|[于在]\d{1,2}月)+$")
 MAX_SHORT = 24
 _RIGHT_SKIP = 4
@@ -70,8 +70,8 @@ def short_answer(question: Question, sentence: str, alignment: Alignment | None 
         if found or question.kind != "person":
             return found
     span = alignment.span
-    if question.kind in ("yesno", "reason") or not 1 <= len(span) <= MAX_SHORT:
-        return ""
+    if question.kind in ("yesno", "reason") or not 2 <= len(span) <= MAX_SHORT:
+        return ""  # one character is a piece of a word, not an answer
     return span
 
 
@@ -222,4 +222,5 @@ def _trim(span: str) -> str:
     span = span.strip()
     if re.match(r"[\u4e00-\u9fff]{2,3}\s", span):  # «王旎 行报通讯员 方建国»: a byline's name ends at a space
         span = span.split()[0]
-    return _TRAIL.sub("", _LEAD.sub("", span.strip("，,。；;、 "))).strip("“”\"'：:，,。；;、 ")
+    span = span.strip("，,。；;、 （）()")
+    return _TRAIL.sub("", _LEAD.sub("", span)).strip("“”\"'：:，,。；;、 （）()")
