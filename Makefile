@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) -e '.[test]'
+	$(PIP) -e '.[test,milvus]'
 	touch $@
 
 # The chat is tested in Debian's Chromium; the CJK font keeps screenshots readable.

@@ -3,7 +3,7 @@
 import json
 import statistics
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -46,6 +46,17 @@ class Outcome:
     abstained: bool
     seconds: float
     top_passages: list[str] = field(default_factory=list)
+    kind: str = ""
+
+
+@dataclass
+class Evaluation:
+    """One configuration's run over a set: overall, per question kind, and every question's outcome."""
+
+    name: str  # the configuration: a retrieval mode, a composer, or both (hybrid+extractive)
+    summary: dict
+    by_kind: dict[str, dict]
+    outcomes: list[Outcome]
 
 
 def load_set(path: Path) -> list[Question]:
@@ -89,17 +100,41 @@ def evaluate(
     assistant: Assistant, questions: list[Question], k: int = TOP_K, mode: str | None = None
 ) -> tuple[dict, list[Outcome]]:
     """Ask every question through qa's public surface and score what comes back."""
-    outcomes, metrics = [], Counter()
+    evaluation = evaluate_config(assistant, questions, k, mode)
+    return evaluation.summary, evaluation.outcomes
+
+
+def evaluate_config(
+    assistant: Assistant,
+    questions: list[Question],
+    k: int = TOP_K,
+    mode: str | None = None,
+    composer: str | None = None,
+    name: str = "",
+) -> Evaluation:
+    """`evaluate`, with the same scores per question kind (number, date, unanswerable …)."""
+    outcomes, metrics, by_kind = [], Counter(), defaultdict(Counter)
+    extra = {"composer": composer} if composer else {}  # the default composer unless one is named
     for q in questions:
         started = time.perf_counter()
         try:
-            result = assistant.answer(q.question, k, mode)
+            result = assistant.answer(q.question, k, mode, **extra)
         except QuestionError as e:  # the user would see this message instead of an answer
             result = Answer(question=q.question, text=str(e), abstained=True)
         outcome = _outcome(q, result, time.perf_counter() - started)
         outcomes.append(outcome)
         _score(metrics, q, result, outcome)
-    return _summary(metrics, outcomes, questions), outcomes
+        _score(by_kind[outcome.kind], q, result, outcome)
+    kinds = {
+        kind: _summary(m, [o for o in outcomes if o.kind == kind], [q for q in questions if _kind(q) == kind])
+        for kind, m in sorted(by_kind.items())
+    }
+    return Evaluation(name or str(mode or ""), _summary(metrics, outcomes, questions), kinds, outcomes)
+
+
+def _kind(q: Question) -> str:
+    """A set without kinds (CMRC) is one group: answerable or not."""
+    return q.kind or ("answerable" if q.answerable else "unanswerable")
 
 
 def _outcome(q: Question, result: Answer, seconds: float) -> Outcome:
@@ -115,8 +150,15 @@ def _outcome(q: Question, result: Answer, seconds: float) -> Outcome:
         correct=result.abstained if not q.answerable else any(squash(a) in shown for a in q.answers),
         abstained=result.abstained,
         seconds=seconds,
-        top_passages=[h.chunk.text[:80] for h in result.passages[:3]],
+        top_passages=[_passage(h.chunk) for h in result.passages[:3]],
+        kind=_kind(q),
     )
+
+
+def _passage(chunk: Chunk) -> str:
+    """A retrieved passage as a failure list shows it: where it is from, then its start."""
+    where = f"《{chunk.headline}》" if chunk.headline else Path(chunk.doc_name).name
+    return f"{where} {squash(chunk.text)[:100]}"
 
 
 def _score(m: Counter, q: Question, result: Answer, outcome: Outcome) -> None:
@@ -137,6 +179,9 @@ def _score(m: Counter, q: Question, result: Answer, outcome: Outcome) -> None:
     for citation in result.citations:
         m["citations"] += 1
         m["cited_right"] += any(g in squash(citation.chunk.full_text) for g in golds)
+    if outcome.rank is not None:  # recall counts only where a shown passage holds the answer
+        m["citable"] += 1
+        m["cited_answer"] += any(is_hit(c.chunk, q) for c in result.citations)
 
 
 def _summary(m: Counter, outcomes: list[Outcome], questions: list[Question]) -> dict:
@@ -152,6 +197,7 @@ def _summary(m: Counter, outcomes: list[Outcome], questions: list[Question]) -> 
         "exact_match": _share(m["em"], m["answerable"]),
         "f1": _share(m["f1"], m["answerable"]),
         "citation_precision": _share(m["cited_right"], m["citations"]),
+        "citation_recall": _share(m["cited_answer"], m["citable"]),
         "abstention_accuracy": _share(m["abstained_right"], m["unanswerable"]),
         "false_abstention": _share(m["abstained_wrong"], m["answerable"]),
         "latency_p50_ms": 1000 * statistics.median(latencies) if latencies else None,

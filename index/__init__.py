@@ -1,11 +1,23 @@
 """Index stage: turns newsletter files into a stored, searchable index."""
 
 from index.build import BuildReport, build_index, ensure_index, index_is_current, update_index
-from index.config import Settings
+from index.config import Settings, StoreLocation
 from index.embed import Embedder, make_embedder
 from index.load import LoadError
+from index.migrate import MigrationReport, migrate_index
 from index.records import Article, Chunk, Document, Paragraph
-from index.store import IndexBusy, IndexMissing, Manifest, StoredIndex, current_folder, open_index, read_manifest
+from index.store import (
+    IndexBusy,
+    IndexMissing,
+    IndexWriteError,
+    Manifest,
+    StoredIndex,
+    StoreUnavailable,
+    current_folder,
+    current_generation,
+    open_index,
+    read_manifest,
+)
 from index.verify import verify_index
 from index.watch import watch
 
@@ -17,16 +29,22 @@ __all__ = [
     "Embedder",
     "IndexBusy",
     "IndexMissing",
+    "IndexWriteError",
     "LoadError",
     "Manifest",
+    "MigrationReport",
     "Paragraph",
     "Settings",
+    "StoreLocation",
+    "StoreUnavailable",
     "StoredIndex",
     "build_index",
     "current_folder",
+    "current_generation",
     "ensure_index",
     "index_is_current",
     "make_embedder",
+    "migrate_index",
     "open_index",
     "read_manifest",
     "update_index",

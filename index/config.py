@@ -1,6 +1,7 @@
 """The one place for configuration: defaults, overridden by environment variables and CLI flags."""
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -11,6 +12,78 @@ def _env_path(name: str, default: Path) -> Path:
 
 def _optional_env_path(name: str) -> Path | None:
     return Path(os.environ[name]).expanduser() if os.environ.get(name) else None
+
+
+DEFAULT_COLLECTION = "newsletter_qa"
+_COLLECTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
+_STORE_FORMS = (
+    "faiss://PATH, milvus://HOST:PORT/[DATABASE/]COLLECTION, milvus+https://…, or a milvus-lite file FILE.db[/COLLECTION]"
+)
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where the stored index lives: `Settings.store` parsed (`parse_store`)."""
+
+    engine: str  # "faiss" or "milvus"
+    path: Path | None = None  # the FAISS folder, or a milvus-lite data file (….db)
+    server: str = ""  # http(s)://HOST:PORT of a Milvus server (standalone, cluster, Zilliz)
+    database: str = ""  # the server's database; "" is its default
+    collection: str = ""
+
+    @property
+    def uri(self) -> str:
+        """The location written the way `Settings.store` takes it."""
+        if self.engine == "faiss":
+            return f"faiss://{self.path}"
+        if self.path is not None:
+            return f"milvus://{self.path}/{self.collection}"
+        scheme, address = self.server.split("://", 1)
+        database = f"{self.database}/" if self.database else ""
+        return f"{'milvus+https' if scheme == 'https' else 'milvus'}://{address}/{database}{self.collection}"
+
+    def __str__(self) -> str:
+        return str(self.path) if self.engine == "faiss" else self.uri
+
+    def with_collection(self, collection: str) -> "StoreLocation":
+        return replace(self, collection=_collection(collection, self.uri))
+
+
+def parse_store(text: str) -> StoreLocation:
+    """`faiss://PATH`; `milvus://HOST[:PORT]/[DATABASE/]COLLECTION` (`milvus+https://` for TLS);
+    a milvus-lite data file `FILE.db`, `milvus://FILE.db[/COLLECTION]`. "" is FAISS at the
+    index folder (path None). A malformed value is refused with the forms it may take."""
+    text = text.strip()
+    if not text:
+        return StoreLocation("faiss")
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    if scheme == "faiss" and rest:
+        return StoreLocation("faiss", path=Path(rest).expanduser())
+    parts = rest.split("/")
+    lite = next((n for n, part in enumerate(parts) if part.endswith(".db")), None)
+    if scheme in ("", "milvus") and lite is not None and len(parts) - lite <= 2:
+        collection = parts[lite + 1] if len(parts) - lite == 2 else ""
+        path = Path("/".join(parts[: lite + 1]) or "/").expanduser()
+        return StoreLocation("milvus", path=path, collection=_collection(collection or DEFAULT_COLLECTION, text))
+    host = re.fullmatch(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?", parts[0])
+    if scheme in ("milvus", "milvus+https") and host and len(parts) <= 3:
+        address = parts[0] if ":" in parts[0] else f"{parts[0]}:19530"
+        database = parts[1] if len(parts) == 3 else ""
+        collection = parts[-1] if len(parts) > 1 else ""
+        if database and not _COLLECTION_NAME.fullmatch(database):
+            raise ValueError(f"存储地址 {text!r} 的数据库名 {database!r} 不合法")
+        server = f"{'https' if scheme == 'milvus+https' else 'http'}://{address}"
+        collection = _collection(collection or DEFAULT_COLLECTION, text)
+        return StoreLocation("milvus", server=server, database=database, collection=collection)
+    raise ValueError(f"无法识别的索引存储地址 {text!r}：可用 {_STORE_FORMS}")
+
+
+def _collection(name: str, text: str) -> str:
+    if not _COLLECTION_NAME.fullmatch(name):
+        raise ValueError(f"存储地址 {text!r} 的集合名 {name!r} 不合法：字母或下划线开头，只含字母、数字、下划线")
+    return name
 
 
 @dataclass(frozen=True)
@@ -31,7 +104,7 @@ class Settings:
     lock_timeout: float = 600.0  # seconds a second writer waits for the first
     max_file_mb: float = 20.0  # larger files are refused with a message, not indexed for hours
     # Below this share of the question's key terms found in a passage, the composer abstains.
-    min_support: float = 0.5
+    min_support: float = 0.3
     # extractive (default, nothing to download) or generative (an OpenAI-compatible endpoint).
     composer: str = field(default_factory=lambda: os.environ.get("QA_COMPOSER", "extractive"))
     llm_base_url: str = field(default_factory=lambda: os.environ.get("QA_LLM_BASE_URL", ""))
@@ -40,13 +113,22 @@ class Settings:
     llm_timeout: float = 60.0
     # Where vectors live: faiss://PATH (default: the index folder) or a Milvus URI (index/milvus.py).
     store: str = field(default_factory=lambda: os.environ.get("QA_STORE", ""))
+    milvus_token_env: str = "QA_MILVUS_TOKEN"  # the variable holding "user:password" or an API key
     # The chat: read-only users may not upload or reindex; "user:password" turns on a login.
     allow_upload: bool = field(default_factory=lambda: os.environ.get("QA_READ_ONLY", "") == "")
     auth: str = field(default_factory=lambda: os.environ.get("QA_AUTH", ""))
 
     @property
     def index_path(self) -> Path:
-        return self.index_dir or self.home / "index"
+        """The FAISS index folder; with a Milvus store, where this machine's writers take their lock."""
+        faiss_path = parse_store(self.store).path if self.store.startswith("faiss://") else None
+        return self.index_dir or faiss_path or self.home / "index"
+
+    @property
+    def store_location(self) -> StoreLocation:
+        """`store` parsed; FAISS always lives at `index_path` (--index-dir wins over faiss://PATH)."""
+        location = parse_store(self.store)
+        return replace(location, path=self.index_path) if location.engine == "faiss" else location
 
     @property
     def feedback_path(self) -> Path:

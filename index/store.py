@@ -1,19 +1,25 @@
 """The stored index: one segment of vectors and chunk rows per document, under a manifest,
-committed as a whole new generation so the index on disk is always the old one or the new one."""
+committed as a whole new generation so the index on disk is always the old one or the new one.
+
+Where it lives is the configuration's `store` (index/config.py): a folder of generations read
+into FAISS (here, the default) or a Milvus collection (index/milvus.py). Both are an
+`IndexBackend`; what a reader searches is a `VectorStore`; nothing above them knows which."""
 
 import json
 import os
 import shutil
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Protocol
 
-import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
+from index import ann
+from index.config import Settings
 from index.records import Chunk
 
 CURRENT = "current"  # symlink to the committed generation folder
@@ -26,6 +32,18 @@ _ROW_FIELDS = tuple(f.name for f in fields(Chunk) if f.name != "doc_name")
 
 class IndexMissing(Exception):
     """No usable committed index at the path; `qa index build` makes one."""
+
+
+class StoreUnavailable(IndexMissing):
+    """The configured store cannot be reached or refused a request, so no index can be read from it."""
+
+
+class IndexCorrupt(IndexMissing):
+    """A file of the committed index cannot be read as written; rebuilding repairs it."""
+
+
+class IndexWriteError(Exception):
+    """The new index could not be written (a full disk, say); the committed one is untouched."""
 
 
 class IndexBusy(Exception):
@@ -91,12 +109,29 @@ class Segment:
         return np.array([c.id for c in self.chunks], dtype=np.int64), self.tokens, self.token_counts
 
 
+class VectorStore(Protocol):
+    """What a reader searches: the vectors and the chunk rows of one committed index."""
+
+    dim: int
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[Chunk, float]]: ...
+
+    def chunks(self, ids: list[int] | None = None) -> list[Chunk]: ...
+
+    def count(self) -> int: ...
+
+    def vector_ids(self) -> list[int]: ...
+
+    def info(self) -> dict: ...
+
+
 class FaissStore:
     """Vectors (inner product over unit vectors = cosine) and chunk rows, in memory."""
 
-    def __init__(self, dim: int):
+    def __init__(self, dim: int, size: int = 0):
+        """`size`, the number of vectors it will hold, picks flat or IVF (index/ann.py)."""
         self.dim = dim
-        self._vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._vectors = ann.make_index(dim, size)
         self._chunks: dict[int, Chunk] = {}
         self._lock = threading.Lock()
 
@@ -107,6 +142,7 @@ class FaissStore:
             return
         ids = np.array([c.id for c in chunks], dtype=np.int64)
         with self._lock:
+            ann.train(self._vectors, vectors)  # IVF only, on its first add
             self._vectors.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
             self._chunks.update((c.id, c) for c in chunks)
 
@@ -124,7 +160,7 @@ class FaissStore:
             return []
         query = np.asarray(query, dtype=np.float32).reshape(1, -1)
         with self._lock:
-            scores, ids = self._vectors.search(query, min(k, len(self._chunks)))
+            scores, ids = ann.search(self._vectors, query, min(k, len(self._chunks)))
         return [(self._chunks[int(i)], float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
 
     def count(self) -> int:
@@ -135,19 +171,19 @@ class FaissStore:
         return list(self._chunks.values()) if ids is None else [self._chunks[i] for i in ids]
 
     def vector_ids(self) -> list[int]:
-        return faiss.vector_to_array(self._vectors.id_map).tolist()
+        return ann.stored_ids(self._vectors).tolist()
 
     def info(self) -> dict:
-        return {"engine": "faiss", "index": "IndexIDMap2(IndexFlatIP)", "dim": self.dim, "vectors": self.count()}
+        return {"engine": "faiss", "index": ann.describe(self._vectors), "dim": self.dim, "vectors": self.count()}
 
 
 @dataclass
 class StoredIndex:
     """A committed generation, opened for reading."""
 
-    folder: Path
+    folder: Path | None  # a FAISS generation's folder; None for a Milvus collection
     manifest: Manifest
-    store: FaissStore
+    store: VectorStore
     keyword_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # per segment, see Segment
 
 
@@ -158,8 +194,18 @@ def current_folder(index_path: Path) -> Path:
     return link.resolve()
 
 
-def read_manifest(index_path: Path) -> Manifest:
-    return _read_manifest(current_folder(index_path))
+def read_manifest(where: "Path | Settings") -> Manifest:
+    """The committed manifest of the FAISS folder at a path, or of the store a configuration names."""
+    if isinstance(where, Settings):
+        return backend_for(where).read_manifest()
+    return _read_manifest(current_folder(where))
+
+
+def current_generation(where: "Path | Settings") -> str:
+    """Names the committed index; changes with every commit, so a reader knows when to reload."""
+    if isinstance(where, Settings):
+        return backend_for(where).generation()
+    return str(current_folder(where))
 
 
 def _read_manifest(folder: Path) -> Manifest:
@@ -169,8 +215,11 @@ def _read_manifest(folder: Path) -> Manifest:
         raise IndexMissing(f"索引清单 {folder / MANIFEST} 无法读取（{e}）；请运行 `qa index build --full`") from e
 
 
-def open_index(index_path: Path, attempts: int = 3) -> StoredIndex:
+def open_index(where: "Path | Settings", attempts: int = 3) -> StoredIndex:
     """Load the committed generation; if a writer retires it while it loads, load the new one."""
+    if isinstance(where, Settings):
+        return backend_for(where).open()
+    index_path = where
     for attempt in range(attempts):
         folder = current_folder(index_path)
         try:
@@ -183,22 +232,29 @@ def open_index(index_path: Path, attempts: int = 3) -> StoredIndex:
 
 def _load(folder: Path) -> StoredIndex:
     manifest = _read_manifest(folder)
-    store, keyword_rows = FaissStore(manifest.dim), []
+    store, keyword_rows = FaissStore(manifest.dim, manifest.chunk_count), []
+    chunks, vectors = [], [np.zeros((0, manifest.dim), dtype=np.float32)]
     for doc_id, (name, _) in manifest.unique_documents().items():
         segment = read_segment(folder, doc_id, name)
-        store.add(segment.chunks, segment.vectors)
+        chunks += segment.chunks
+        vectors.append(segment.vectors)
         keyword_rows.append(segment.keyword_rows())
+    store.add(chunks, np.vstack(vectors))  # at once: an IVF index trains on all of them
     return StoredIndex(folder=folder, manifest=manifest, store=store, keyword_rows=keyword_rows)
 
 
 def read_segment(folder: Path, doc_id: str, doc_name: str) -> Segment:
     vectors_file, rows_file, tokens_file = _segment_files(folder, doc_id)
-    chunks = []
-    with rows_file.open(encoding="utf-8") as rows:
-        for line in rows:
-            chunks.append(Chunk(doc_name=doc_name, **json.loads(line)))
-    with np.load(tokens_file) as tokens:
-        return Segment(doc_id, chunks, np.load(vectors_file), tokens["tokens"], tokens["counts"])
+    try:
+        with rows_file.open(encoding="utf-8") as rows:
+            chunks = [Chunk(doc_name=doc_name, **json.loads(line)) for line in rows]
+        with np.load(tokens_file) as tokens:
+            segment = Segment(doc_id, chunks, np.load(vectors_file), tokens["tokens"], tokens["counts"])
+    except (OSError, ValueError, EOFError, TypeError, KeyError) as e:
+        raise IndexCorrupt(f"索引中 {doc_name} 的文件已损坏（{e}）；请运行 `qa index build --full`") from e
+    if len(segment.vectors) != len(chunks):
+        raise IndexCorrupt(f"索引中 {doc_name} 有 {len(chunks)} 段文字、{len(segment.vectors)} 个向量；请运行 `qa index build --full`")
+    return segment
 
 
 def _segment_files(folder: Path, doc_id: str) -> list[Path]:
@@ -216,6 +272,23 @@ def write_generation(index_path: Path, manifest: Manifest, new_segments: list[Se
     previous = _current_or_none(index_path)
     name = f"gen-{time.time_ns()}"
     staging = index_path / f"{name}.tmp"
+    try:
+        _stage(staging, previous, manifest, new_segments)
+    except OSError as e:  # a full disk, say: the half-written generation goes, the committed one stays
+        shutil.rmtree(staging, ignore_errors=True)
+        raise IndexWriteError(f"写入索引失败（{e.strerror or e}）；原索引未改动：{index_path}") from e
+    folder = index_path / name
+    staging.rename(folder)
+    link = index_path / f"{CURRENT}.tmp"
+    link.unlink(missing_ok=True)
+    link.symlink_to(name)
+    os.replace(link, index_path / CURRENT)
+    _fsync(index_path)
+    _remove_stale(index_path, keep={name, previous.name if previous else ""})
+    return folder
+
+
+def _stage(staging: Path, previous: Path | None, manifest: Manifest, new_segments: list[Segment]) -> None:
     (staging / SEGMENTS).mkdir(parents=True)
     fresh = {s.doc_id: s for s in new_segments}
     written = [staging / MANIFEST, staging / SEGMENTS, staging]
@@ -230,15 +303,6 @@ def write_generation(index_path: Path, manifest: Manifest, new_segments: list[Se
     (staging / MANIFEST).write_text(manifest.to_json(), "utf-8")
     for path in written:  # hard links point at data that is already on disk
         _fsync(path)
-    folder = index_path / name
-    staging.rename(folder)
-    link = index_path / f"{CURRENT}.tmp"
-    link.unlink(missing_ok=True)
-    link.symlink_to(name)
-    os.replace(link, index_path / CURRENT)
-    _fsync(index_path)
-    _remove_stale(index_path, keep={name, previous.name if previous else ""})
-    return folder
 
 
 def _write_segment(folder: Path, segment: Segment) -> list[Path]:
@@ -286,3 +350,62 @@ def _remove_stale(index_path: Path, keep: set[str]) -> None:
     for path in index_path.glob("gen-*"):
         if path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
+
+
+class IndexBackend(Protocol):
+    """Where committed indexes live, read and written whole: the one interface build, update,
+    verify, migrate and the readers use, whatever the engine."""
+
+    location: str  # for messages
+
+    def generation(self) -> str: ...  # the committed index's name; IndexMissing if there is none
+
+    def read_manifest(self) -> Manifest: ...
+
+    def open(self) -> StoredIndex: ...
+
+    def read_segment(self, doc_id: str, doc_name: str) -> Segment: ...  # one committed document
+
+    def commit(self, manifest: Manifest, new_segments: list[Segment]) -> str:
+        """Make `manifest` the committed index: its documents from `new_segments` or, unchanged,
+        from the committed index. Readers see the old index or the new one."""
+        ...
+
+    def lock(self, timeout: float) -> AbstractContextManager: ...  # one writer at a time
+
+
+class FolderBackend:
+    """The default: generations of segment files in a folder, loaded into FAISS by each reader."""
+
+    def __init__(self, path: Path):
+        self.path, self.location = path, str(path)
+
+    def generation(self) -> str:
+        return current_generation(self.path)
+
+    def read_manifest(self) -> Manifest:
+        return read_manifest(self.path)
+
+    def open(self) -> StoredIndex:
+        return open_index(self.path)
+
+    def read_segment(self, doc_id: str, doc_name: str) -> Segment:
+        return read_segment(current_folder(self.path), doc_id, doc_name)
+
+    def commit(self, manifest: Manifest, new_segments: list[Segment]) -> str:
+        return str(write_generation(self.path, manifest, new_segments))
+
+    def lock(self, timeout: float) -> AbstractContextManager:
+        return writer_lock(self.path, timeout)
+
+
+def backend_for(settings: Settings) -> IndexBackend:
+    """The backend `settings.store` names (index/config.py, `parse_store`)."""
+    location = settings.store_location
+    if location.engine == "faiss":
+        return FolderBackend(location.path)
+    try:
+        from index.milvus import MilvusBackend  # pymilvus loads only when a Milvus store is asked for
+    except ImportError as e:
+        raise StoreUnavailable(f"索引存储 {location.uri} 需要 pymilvus（{e}）：pip install -e '.[milvus]'") from e
+    return MilvusBackend(location, token=os.environ.get(settings.milvus_token_env, ""), lock_dir=settings.index_path)

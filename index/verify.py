@@ -8,19 +8,19 @@ from index.build import PIPELINE, file_ids
 from index.config import Settings
 from index.embed import Embedder
 from index.tokens import TOKENIZER
-from index.store import SEGMENTS, IndexMissing, Manifest, current_folder, open_index, read_manifest
+from index.store import SEGMENTS, FolderBackend, IndexBackend, IndexMissing, Manifest, backend_for, current_folder
 
 
 def verify_index(settings: Settings, embedder: Embedder | None = None) -> list[str]:
     """Problems found, as sentences; an empty list means the index is whole and current."""
     try:
-        folder = current_folder(settings.index_path)
-        manifest = read_manifest(settings.index_path)
+        backend = backend_for(settings)
+        manifest = backend.read_manifest()
     except (IndexMissing, OSError) as e:
         return [str(e)]
-    problems = _segment_problems(folder, manifest)
+    problems = _segment_problems(backend, manifest)
     if not problems:
-        problems += _loaded_problems(settings)
+        problems += _loaded_problems(backend)
     if embedder is not None and embedder.fingerprint != manifest.fingerprint:
         problems.append(f"索引由 {manifest.embedder}（{manifest.fingerprint}）构建，当前模型是 {embedder.name}（{embedder.fingerprint}）")
     if manifest.tokenizer != TOKENIZER:
@@ -31,16 +31,12 @@ def verify_index(settings: Settings, embedder: Embedder | None = None) -> list[s
     return problems
 
 
-def _segment_problems(folder, manifest: Manifest) -> list[str]:
+def _segment_problems(backend: IndexBackend, manifest: Manifest) -> list[str]:
     problems, seen_ids = [], set()
     for doc_id, (name, entry) in manifest.unique_documents().items():
-        base = folder / SEGMENTS / doc_id
         try:
-            vectors = np.load(f"{base}.npy")
-            rows = [json.loads(line) for line in open(f"{base}.jsonl", encoding="utf-8")]
-            with np.load(f"{base}.tokens.npz") as tokens:
-                token_counts, token_total = tokens["counts"], len(tokens["tokens"])
-        except (OSError, ValueError, KeyError) as e:
+            vectors, rows, token_counts, token_total = _segment_parts(backend, doc_id, name)
+        except (IndexMissing, OSError, ValueError, KeyError, TypeError) as e:
             problems.append(f"{name}：段文件缺失或损坏（{e}）")
             continue
         if vectors.shape != (entry.chunks, manifest.dim):
@@ -58,8 +54,22 @@ def _segment_problems(folder, manifest: Manifest) -> list[str]:
     return problems
 
 
-def _loaded_problems(settings: Settings) -> list[str]:
-    index = open_index(settings.index_path)
+def _segment_parts(backend: IndexBackend, doc_id: str, name: str) -> tuple[np.ndarray, list[dict], np.ndarray, int]:
+    """A document's vectors, chunk rows, tokens per chunk and token total as stored: FAISS segment
+    files read one by one, so that each fault is named; another store's segment as it reads it."""
+    if isinstance(backend, FolderBackend):
+        base = current_folder(backend.path) / SEGMENTS / doc_id
+        vectors = np.load(f"{base}.npy")
+        rows = [json.loads(line) for line in open(f"{base}.jsonl", encoding="utf-8")]
+        with np.load(f"{base}.tokens.npz") as tokens:
+            return vectors, rows, tokens["counts"], len(tokens["tokens"])
+    segment = backend.read_segment(doc_id, name)
+    rows = [{"id": c.id, "doc_id": c.doc_id} for c in segment.chunks]
+    return segment.vectors, rows, segment.token_counts, len(segment.tokens)
+
+
+def _loaded_problems(backend: IndexBackend) -> list[str]:
+    index = backend.open()
     vector_ids = set(index.store.vector_ids())
     row_ids = {c.id for c in index.store.chunks()}
     problems = []

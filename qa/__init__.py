@@ -1,17 +1,23 @@
 """QA stage: answers questions from the stored index, with citations. `answer()` is its surface."""
 
+import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
-from index import Embedder, Settings, current_folder, make_embedder, open_index
+from index import Embedder, IndexMissing, Settings, current_generation, make_embedder, open_index
 from qa.compose import compose
 from qa.generate import generate
 from qa.records import Answer, Citation, Hit
 from qa.retrieve import ModelMismatch, RetrievalMode, Retriever
 
 __all__ = ["Answer", "Assistant", "Citation", "Hit", "ModelMismatch", "QuestionError", "RetrievalMode", "answer"]
+
+
+_log = logging.getLogger(__name__)
+# Control characters (pasted from elsewhere) say nothing and confuse the tokenizers.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 
 
 class QuestionError(ValueError):
@@ -25,8 +31,9 @@ class Assistant:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
         self._lock = threading.Lock()
-        self._folder: Path | None = None
+        self._folder: str | None = None
         self._retriever: Retriever | None = None
+        self._last_error = ""
 
     def answer(
         self, question: str, k: int | None = None, mode: str | None = None, composer: str | None = None
@@ -54,21 +61,40 @@ class Assistant:
         result.timings.update(retrieve=retrieved - started, compose=time.perf_counter() - retrieved)
         yield result
 
+    def articles(self) -> dict[tuple[str, str], tuple]:
+        """The current index's chunks by article, keyed (document id, headline), each in reading
+        order: what the chat shows as the whole article, and counts."""
+        found: dict[tuple[str, str], list] = {}
+        for chunk in self._current_retriever().index.store.chunks():
+            found.setdefault((chunk.doc_id, chunk.headline), []).append(chunk)
+        return {key: tuple(sorted(chunks, key=lambda c: c.position)) for key, chunks in found.items()}
+
     def _current_retriever(self) -> Retriever:
-        folder = current_folder(self.settings.index_path)
+        """The retriever of the committed index; when the index on disk cannot be read (deleted,
+        corrupt, a disk error), the one already loaded goes on answering and the log says why."""
         with self._lock:
-            if folder != self._folder:
-                self._retriever = Retriever(open_index(self.settings.index_path), self.embedder)
-                self._folder = folder
+            try:
+                folder = current_generation(self.settings)  # the FAISS folder or Milvus collection it names
+                if folder != self._folder:
+                    self._retriever = Retriever(open_index(self.settings), self.embedder)
+                    self._folder = folder
+            except (IndexMissing, OSError, ValueError, EOFError) as e:
+                if self._retriever is None:
+                    raise
+                if str(e) != self._last_error:
+                    _log.warning("索引无法读取，继续使用已加载的索引（%s）：%s", self._folder, e)
+                    self._last_error = str(e)
             return self._retriever
 
     def _checked(self, question: str) -> str:
-        question = (question or "").strip()
+        question = _CONTROL.sub(" ", question or "").strip()
         if not question:
             raise QuestionError("问题是空的，请输入要查询的内容。")
         limit = self.settings.max_question_chars
         if len(question) > limit:
             raise QuestionError(f"问题太长（{len(question)} 字），请精简到 {limit} 字以内。")
+        if not any(c.isalnum() for c in question):
+            raise QuestionError("问题里没有可以查询的文字（只有标点或表情），请用文字描述想了解的内容。")
         return question
 
 

@@ -6,9 +6,11 @@ import json
 import signal
 import sys
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 from index import (
+    IndexWriteError,
     BuildReport,
     IndexBusy,
     IndexMissing,
@@ -17,14 +19,16 @@ from index import (
     build_index,
     ensure_index,
     make_embedder,
+    migrate_index,
     read_manifest,
     update_index,
     verify_index,
     watch,
 )
 from qa import Answer, Assistant, ModelMismatch, QuestionError, RetrievalMode
+from qa.generate import ComposerUnavailable
 
-USER_ERRORS = (IndexBusy, IndexMissing, LoadError, ModelMismatch, QuestionError, FileNotFoundError, ValueError)
+USER_ERRORS = (ComposerUnavailable, IndexBusy, IndexMissing, IndexWriteError, LoadError, ModelMismatch, QuestionError, FileNotFoundError, ValueError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +48,10 @@ def _settings(args) -> Settings:
     settings = Settings().with_(docs_dir=docs, index_dir=getattr(args, "index_dir", None))
     if docs and not getattr(args, "index_dir", None):
         settings = settings.with_(index_dir=_index_for(settings))
+        location = settings.store_location
+        if location.engine == "milvus" and settings.index_path != Settings().index_path:  # and its own collection
+            key = settings.index_path.name.rsplit("-", 1)[-1]
+            settings = settings.with_(store=location.with_collection(f"{location.collection}_{key}").uri)
     return settings
 
 
@@ -76,7 +84,7 @@ def print_report(report: BuildReport, settings: Settings) -> None:
     for error in report.errors:
         print(f"  跳过 {error}", file=sys.stderr)
     state = f"嵌入 {report.chunks_embedded} 个新段落" if report.changed else "索引已是最新，无需改动"
-    print(f"{state}；索引共 {report.documents} 个文件、{report.chunks} 个段落 → {settings.index_path}")
+    print(f"{state}；索引共 {report.documents} 个文件、{report.chunks} 个段落 → {settings.store_location}")
 
 
 def _verify(args) -> int:
@@ -85,8 +93,15 @@ def _verify(args) -> int:
     for problem in problems:
         print(f"问题：{problem}")
     if not problems:
-        print(f"索引完整，与文档目录一致：{settings.index_path}")
+        print(f"索引完整，与文档目录一致：{settings.store_location}")
     return 1 if problems else 0
+
+
+def _migrate(args) -> int:
+    report = migrate_index(_settings(args), args.to)
+    print(f"已复制 {report.documents} 个文件、{report.chunks} 个段落（未重新嵌入）：{report.source} → {report.target}")
+    print(f"使用它：QA_STORE={args.to}")
+    return 0
 
 
 def _watch(args) -> int:
@@ -98,11 +113,12 @@ def _watch(args) -> int:
 
 def _status(args) -> int:
     settings = _settings(args)
-    manifest = read_manifest(settings.index_path)
+    manifest = read_manifest(settings)
     if args.json:
-        print(json.dumps(asdict(manifest) | {"index_dir": str(settings.index_path)}, ensure_ascii=False, indent=2))
+        where = {"index_dir": str(settings.index_path), "store": str(settings.store_location)}
+        print(json.dumps(asdict(manifest) | where, ensure_ascii=False, indent=2))
         return 0
-    print(f"索引：{settings.index_path}")
+    print(f"索引：{settings.store_location}")
     print(f"文件 {len(manifest.documents)} 个，段落 {manifest.chunk_count} 个，构建于 {manifest.built_at}")
     print(f"嵌入模型：{manifest.embedder}（{manifest.dim} 维，指纹 {manifest.fingerprint}）")
     print(f"切分：每段 {manifest.chunk_size} 字，重叠 {manifest.chunk_overlap} 字")
@@ -115,7 +131,12 @@ def _status(args) -> int:
 
 def _ask(args) -> int:
     settings = _settings(args)
-    result = Assistant(settings).answer(args.question, args.k, args.mode)
+    result = None
+    for result in Assistant(settings).stream(args.question, args.k, args.mode, args.composer):
+        if result.draft and not args.json:  # the generative composer's words as they come
+            print(f"\r{result.text}", end="", file=sys.stderr, flush=True)
+    if result.composer == "generative" and not args.json:
+        print(file=sys.stderr)
     print(json.dumps(asdict(result), ensure_ascii=False, indent=2) if args.json else format_answer(result))
     return 0
 
@@ -130,6 +151,7 @@ def format_answer(result: Answer) -> str:
     for n, chunk in shown:
         lines.append(f"[{n}] {chunk.citation_label}")
         lines += [f"    {line}" for line in chunk.full_text.splitlines()]
+    lines += [f"注意：{warning}" for warning in result.warnings]
     return "\n".join(lines)
 
 
@@ -146,19 +168,87 @@ def _serve(args) -> int:
 
 
 def _eval(args) -> int:
-    from eval import evaluate, load_set, report_comparison, report_json, report_text
+    from eval import evaluate_config, load_set, report_comparison, report_json, report_text
+    from eval.floor import check, load_floor, save_floor, updated
+    from eval.report import kinds_text, write_report
 
     settings = _settings(args)
     embedder = make_embedder(settings)
     ensure_index(settings, embedder, progress=not args.json)
     assistant, questions = Assistant(settings, embedder), load_set(Path(args.set))
+    floor = load_floor(args.floor) if args.floor else {}
     if args.compare:
-        modes = [RetrievalMode.from_str(m.strip()) for m in args.compare.split(",")]
-        summaries = {m.value: evaluate(assistant, questions, args.k, m)[0] for m in modes}
+        configurations = _configurations(args.compare)
+    else:  # a floor was measured with one configuration; --mode overrides it knowingly
+        mode, composer = args.mode or floor.get("mode"), floor.get("composer")
+        configurations = [(mode or settings.retrieval, mode, composer)]
+    evaluations = [evaluate_config(assistant, questions, args.k, m, c, name) for name, m, c in configurations]
+    first = evaluations[0]
+    if args.compare:
+        summaries = {e.name: e.summary for e in evaluations}
         print(json.dumps(summaries, ensure_ascii=False, indent=2) if args.json else report_comparison(summaries))
+    elif args.json:
+        print(report_json(first.summary, first.outcomes))
+    else:
+        print(report_text(first.summary, first.outcomes))
+        if len(first.by_kind) > 1:
+            print("\n" + kinds_text(first))
+    folder = args.out or settings.home / "eval" / f"{Path(args.set).stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    about = {
+        "set": args.set,
+        "questions": len(questions),
+        "documents": str(settings.docs_dir),
+        "embedder": embedder.name,
+        "k": args.k,
+        "configurations": ", ".join(e.name for e in evaluations),
+        "run at": datetime.now().isoformat(timespec="seconds"),
+    }
+    paths = write_report(Path(folder), evaluations, about)
+    written = f"报告已写入 {paths['markdown']}（另有 {paths['json'].name}、{paths['chart'].name}）"
+    print(written, file=sys.stderr if args.json else sys.stdout)
+    if not floor:
         return 0
-    summary, outcomes = evaluate(assistant, questions, args.k, args.mode)
-    print(report_json(summary, outcomes) if args.json else report_text(summary, outcomes))
+    if args.update_floor:
+        save_floor(updated(floor, first.summary), args.floor)
+        print(f"已按本次结果更新质量下限：{args.floor}", file=sys.stderr)
+        return 0
+    problems = check(first.summary, floor)
+    for problem in problems:
+        print(f"低于质量下限：{problem}", file=sys.stderr)
+    if not problems:
+        print(f"各项指标均不低于 {args.floor} 记录的下限", file=sys.stderr)
+    return 1 if problems else 0
+
+
+COMPOSERS = ("extractive", "generative")
+
+
+def _configurations(text: str) -> list[tuple[str, str | None, str | None]]:
+    """(name, retrieval mode, composer) for each of `dense,keyword,hybrid`, `extractive,generative`
+    or a pair such as `hybrid+generative`; what an item leaves out is the default."""
+    found = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        mode = composer = None
+        for part in item.split("+"):
+            if part in COMPOSERS:
+                composer = part
+            elif part in {m.value for m in RetrievalMode}:
+                mode = part
+            else:
+                choices = ", ".join([*(m.value for m in RetrievalMode), *COMPOSERS])
+                raise ValueError(f"未知的评测配置 {part!r}：可选 {choices}，或用 + 组合（hybrid+generative）")
+        found.append((item, mode, composer))
+    return found
+
+
+def _bench(args) -> int:
+    from eval.bench import DEFAULT_CORPUS, report_markdown, run
+
+    sizes = tuple(int(size.replace("_", "")) for size in args.sizes.split(","))
+    say = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    embedder = make_embedder(_settings(args))
+    report = run(embedder, args.corpus or DEFAULT_CORPUS, args.files, sizes, args.queries, args.hnsw_max, args.rounds, say)
+    print(json.dumps(report.to_json(), ensure_ascii=False, indent=2) if args.json else report_markdown(report))
     return 0
 
 
@@ -175,6 +265,9 @@ def _parser() -> argparse.ArgumentParser:
     update.set_defaults(run=_update)
     verify = index_commands.add_parser("verify", help="check the index for consistency with itself and the files")
     verify.set_defaults(run=_verify)
+    migrate = index_commands.add_parser("migrate", help="copy the index into another store without embedding again")
+    migrate.add_argument("--to", required=True, metavar="URI", help="faiss://PATH, milvus://HOST:PORT/COLLECTION or FILE.db")
+    migrate.set_defaults(run=_migrate)
     watch_folder = index_commands.add_parser("watch", help="update the index whenever files arrive in the folder")
     watch_folder.add_argument("folder", type=Path, nargs="?", help="documents folder to watch (default: seeds/)")
     watch_folder.add_argument("--interval", type=float, default=2.0, help="seconds between checks")
@@ -187,6 +280,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true")
     ask.add_argument("-k", type=int, default=None, help="passages to retrieve")
+    ask.add_argument("--composer", choices=["extractive", "generative"], help="default: $QA_COMPOSER or extractive")
     ask.set_defaults(run=_ask)
     modes = ", ".join(m.value for m in RetrievalMode)
 
@@ -199,12 +293,29 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--set", required=True, help="JSONL question set")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("-k", type=int, default=5, help="passages to retrieve")
-    evaluate.add_argument("--compare", help=f"comma-separated retrieval modes to run side by side ({modes})")
+    evaluate.add_argument(
+        "--compare",
+        help=f"configurations to run side by side, comma-separated: retrieval modes ({modes}), "
+        "composers (extractive, generative) or pairs (hybrid+generative)",
+    )
+    evaluate.add_argument("--out", type=Path, help="report folder (default: var/eval/<set>-<time>/)")
+    evaluate.add_argument("--floor", type=Path, help="fail (exit 1) below the floors in this file (eval/floor.json)")
+    evaluate.add_argument("--update-floor", action="store_true", help="rewrite the --floor file from this run")
     evaluate.set_defaults(run=_eval)
+    bench = commands.add_parser("bench", help="indexing throughput; vector search latency, recall and memory by size")
+    bench.add_argument("--sizes", default="1000,10000,100000,1000000", help="chunk counts of the synthetic indexes")
+    bench.add_argument("--queries", type=int, default=100, help="queries timed per index")
+    bench.add_argument("--corpus", type=Path, default=None, help="documents to index (default: eval/corpora/cmrc-trial)")
+    bench.add_argument("--files", type=int, default=64, help="how many of the corpus's files to index")
+    bench.add_argument("--rounds", type=int, default=2, help="indexing rounds (the median counts)")
+    bench.add_argument("--hnsw-max", type=int, default=100_000, help="largest size to build HNSW at (slow to build)")
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(run=_bench)
+
     for sub in (ask, evaluate):
         sub.add_argument("--mode", help=f"retrieval: {modes} (default: $QA_RETRIEVAL or hybrid)")
 
-    for sub in (build, update, verify, watch_folder, status, ask, serve, evaluate):
+    for sub in (build, update, verify, migrate, watch_folder, status, ask, serve, evaluate):
         sub.add_argument("--docs", type=Path, help="documents folder (default: seeds/)")
         sub.add_argument("--index-dir", type=Path, help="index folder (default: var/index or $QA_INDEX_DIR)")
     return parser

@@ -61,3 +61,16 @@ def docs_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path, docs_dir: Path) -> Settings:
     return Settings(docs_dir=docs_dir, home=tmp_path / "var", index_dir=tmp_path / "index")
+
+
+@pytest.fixture(scope="session")
+def real_assistant(tmp_path_factory):
+    """The seed indexed with the real default embedder, once for every end-to-end test module."""
+    from index import build_index, make_embedder
+    from qa import Assistant
+
+    home = tmp_path_factory.mktemp("e2e")
+    settings = Settings(docs_dir=SEEDS, home=home, index_dir=home / "index")
+    embedder = make_embedder(settings)
+    build_index(settings, embedder, progress=False)
+    return Assistant(settings, embedder)

@@ -76,3 +76,33 @@ def test_eval_compares_modes_side_by_side(cli_env, qset, capsys):
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["dense", "keyword", "hybrid"]
     assert any(line.startswith("hit@1") and len(line.split()) == 4 for line in table)
+
+
+def test_eval_writes_a_report_folder(cli_env, qset, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["eval", "--set", str(qset), "--out", str(out), *cli_env]) == 0
+    assert f"报告已写入 {out / 'report.md'}" in capsys.readouterr().out
+    assert {p.name for p in out.iterdir()} == {"report.md", "report.json", "report.png"}
+
+
+def test_eval_report_goes_under_home_by_default(cli_env, qset, settings, capsys):
+    assert main(["eval", "--set", str(qset), "--compare", "keyword,hybrid+extractive", *cli_env]) == 0
+    [folder] = (settings.home / "eval").iterdir()
+    assert folder.name.startswith("set-")
+    saved = json.loads((folder / "report.json").read_text("utf-8"))
+    assert list(saved["configurations"]) == ["keyword", "hybrid+extractive"]
+
+
+def test_eval_rejects_an_unknown_configuration(cli_env, qset, capsys):
+    assert main(["eval", "--set", str(qset), "--compare", "dense,fast", *cli_env]) == 1
+    assert "fast" in capsys.readouterr().err
+
+
+def test_eval_fails_below_its_floor_and_can_rewrite_it(cli_env, qset, tmp_path, capsys):
+    floor = tmp_path / "floor.json"
+    floor.write_text(json.dumps({"set": str(qset), "at_least": {"answer_accuracy": 1.01}, "at_most": {}}), "utf-8")
+    assert main(["eval", "--set", str(qset), "--floor", str(floor), "--out", str(tmp_path / "r"), *cli_env]) == 1
+    assert "answer_accuracy fell below its floor: 1.000 < 1.01" in capsys.readouterr().err
+    assert main(["eval", "--set", str(qset), "--floor", str(floor), "--update-floor", "--out", str(tmp_path / "r"), *cli_env]) == 0
+    assert json.loads(floor.read_text("utf-8"))["at_least"]["answer_accuracy"] == 0.0  # one question's worth under 1.0
+    assert main(["eval", "--set", str(qset), "--floor", str(floor), "--out", str(tmp_path / "r"), *cli_env]) == 0

@@ -1,72 +1,414 @@
-"""The Gradio chat: questions in, answers with their cited passages out."""
+"""The Gradio chat: questions in, streamed answers with clickable citations out; history that
+survives a reload; the index with uploads; settings; 👍/👎 feedback."""
 
-import html
+import logging
 import os
+import threading
+from dataclasses import replace
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a closed network
 
 import gradio as gr  # noqa: E402
 
-from qa import Answer, Assistant, QuestionError  # noqa: E402
+from index import IndexBusy, IndexMissing, current_generation, read_manifest, update_index  # noqa: E402
+from index.load import SUPPORTED_SUFFIXES  # noqa: E402
+from qa import Assistant, ModelMismatch, QuestionError  # noqa: E402
+from qa.generate import ComposerUnavailable  # noqa: E402
+from ui import render  # noqa: E402
+from ui.feedback import append_feedback, feedback_record  # noqa: E402
+from ui.history import Conversations, Turn, new_id, now, valid_id  # noqa: E402
+from ui.upload import store_uploads  # noqa: E402
+
+log = logging.getLogger(__name__)
 
 TITLE = "《工行通讯》问答"
 EXAMPLES = ["上半年代销工银瑞信基金多少？", "个贷不良率是多少？", "工行在“世界500强”中排第几位？"]
-
-
-def render_answer(result: Answer) -> str:
-    """The answer as the chat shows it: the text, then each cited passage with the quote marked.
-    Passage text is escaped: documents are data, never markup."""
-    parts = [html.escape(result.text)]
-    if result.abstained:
-        shown = [(n, hit.chunk, "") for n, hit in enumerate(result.passages, start=1)]
-        heading = "相关内容（未必回答了问题）"
-    else:
-        shown = [(c.n, c.chunk, c.quote) for c in result.citations]
-        heading = "来源"
-    if shown:
-        parts.append(f"\n\n**{heading}**\n")
-        parts += [_source(n, chunk, quote) for n, chunk, quote in shown]
-    return "\n".join(parts)
-
-
-def _source(n: int, chunk, quote: str) -> str:
-    passage = html.escape(chunk.full_text)
-    if quote:
-        passage = passage.replace(html.escape(quote), f"<mark>{html.escape(quote)}</mark>", 1)
-    passage = passage.replace("\n", "<br>")
-    return (
-        f'<details class="source" open><summary>[{n}] {html.escape(chunk.citation_label)}</summary>'
-        f"<p>{passage}</p></details>"
-    )
-
-
 MODES = [("混合检索（关键词 + 向量）", "hybrid"), ("关键词检索", "keyword"), ("向量检索", "dense")]
+COMPOSERS = [("摘录式：直接引用原文句子", "extractive"), ("生成式：大模型撰写，逐句核对出处", "generative")]
+MAX_CONVERSATIONS = 30  # remembered per browser
+# The conversation ids live in the browser's localStorage. Gradio "encrypts" them with a key it
+# sends to that same browser, so the key protects nothing; a fixed one keeps the list readable
+# across server restarts. The ids themselves are random and are what keeps conversations apart.
+BROWSER_KEY = "qa-conversations"
+NO_CONVERSATION = {"current": "", "ids": []}
+
+# One handler for every "#qa:…" link in the chat and the panel: the chat's sanitiser keeps href
+# but drops handlers, so the link's fragment is handed to a hidden button's event instead.
+JS = """
+() => {
+  document.documentElement.lang = "zh-CN";
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest('a[href^="#qa:"]');
+    if (!link) return;
+    event.preventDefault();
+    window.qaAction = link.getAttribute("href");
+    document.querySelector("#qa-go").click();
+  }, true);
+}
+"""
+AFTER_ACTION_JS = """
+() => {
+  const target = document.querySelector("#qa-sources mark") || document.querySelector("#qa-sources .qa-focus")
+    || document.querySelector("#qa-sources");
+  if (target) target.scrollIntoView({block: "center", behavior: "smooth"});
+}
+"""
+CSS = """
+html, body { overflow-x: hidden; }
+.gradio-container { max-width: 1280px !important; }
+#qa-chat .qa-answer, #qa-chat .qa-question { overflow-wrap: anywhere; }
+.qa-answer p { margin: 0 0 .4em; }
+.qa-text { font-size: 1.02em; }
+a.qa-cite { font-weight: 600; text-decoration: none; padding: 0 .1em; cursor: pointer; }
+a.qa-cite:hover, a.qa-ref:hover, a.qa-more:hover, a.qa-back:hover { text-decoration: underline; }
+.qa-refs { margin-top: .3em; font-size: .9em; opacity: .9; }
+.qa-refs-head { font-weight: 600; }
+.qa-refs ul { margin: .2em 0 0; padding-left: 1.1em; }
+.qa-refs li { margin: 0; }
+.qa-warn { color: #b45309; font-size: .88em; }
+.qa-error { color: #b91c1c; }
+.qa-pending, .qa-draft { opacity: .8; }
+.qa-panel { font-size: .95em; overflow-wrap: anywhere; }
+.qa-article-body { max-height: 70vh; overflow-y: auto; padding-right: .3em; }
+.qa-empty { opacity: .7; padding: 1em 0; }
+.qa-panel-head { font-weight: 600; margin: 0 0 .5em; }
+.qa-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .5em .75em; margin: 0 0 .6em; }
+.qa-card.qa-focus { border-color: var(--color-accent); box-shadow: 0 0 0 2px var(--color-accent-soft); }
+.qa-card summary { cursor: pointer; font-weight: 600; }
+.qa-meta, .qa-byline { font-size: .85em; opacity: .75; margin: .3em 0; }
+.qa-passage, .qa-para { line-height: 1.7; margin: .4em 0; }
+.qa-panel mark, .qa-answer mark { background: #fde68a; color: inherit; padding: 0 .1em; }
+.qa-article-title { margin: .4em 0 .2em; }
+.qa-section { margin: .8em 0 .2em; }
+.qa-index table { border-collapse: collapse; margin-bottom: .6em; }
+.qa-index th { text-align: left; padding: .2em 1em .2em 0; font-weight: 600; }
+.qa-index td { padding: .2em 0; }
+.qa-report ul { list-style: none; padding-left: 0; }
+.qa-ok { color: #15803d; }
+.qa-bad { color: #b91c1c; }
+#qa-action, #qa-go { display: none !important; }
+"""
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
-    def respond(question: str, history: list[dict], mode: str, k: int):
-        history = history + [{"role": "user", "content": question}]
-        try:
-            reply = render_answer(assistant.answer(question, int(k), mode))
-        except QuestionError as e:
-            reply = str(e)
-        return "", history + [{"role": "assistant", "content": reply}]
+    settings = assistant.settings
+    conversations = Conversations(settings.history_dir)
+    articles = _ArticleCache(assistant)
 
-    with gr.Blocks(title=TITLE) as app:
-        gr.Markdown(f"## {TITLE}\n就《工行通讯》的内容提问，回答附带出处 [n]，可展开查看原文。")
-        chat = gr.Chatbot(label="对话", height=520, elem_id="chat")
-        question = gr.Textbox(label="问题", placeholder="例如：上半年代销工银瑞信基金多少？", elem_id="question")
-        with gr.Row():
-            send = gr.Button("提问", variant="primary", elem_id="send")
-            gr.ClearButton([chat, question], value="清空对话")
-        gr.Examples(EXAMPLES, inputs=question, label="示例问题")
-        with gr.Accordion("设置", open=False):
-            mode = gr.Dropdown(MODES, value=assistant.settings.retrieval, label="检索方式", elem_id="mode")
-            k = gr.Slider(1, 10, value=assistant.settings.top_k, step=1, label="参考段落数", elem_id="k")
-        question.submit(respond, [question, chat, mode, k], [question, chat])
-        send.click(respond, [question, chat, mode, k], [question, chat])
+    # Conversations ------------------------------------------------------------------------------
+
+    def messages(conversation: str, turns: list[Turn]) -> list[dict]:
+        return [m for i, turn in enumerate(turns) for m in render.turn_messages(turn, conversation, i)]
+
+    def choices(saved: dict) -> list[tuple[str, str]]:
+        found = [(conversations.title(c), c) for c in saved.get("ids", []) if valid_id(c)]
+        return [(title, c) for title, c in found if title]
+
+    def last_sources(conversation: str, turns: list[Turn]) -> str:
+        if not turns:
+            return render.PANEL_EMPTY
+        return render.sources_html(turns[-1], conversation, len(turns) - 1)
+
+    def restore(saved):
+        saved = _clean(saved)
+        turns = conversations.load(saved["current"])
+        current = saved["current"] if turns else None
+        return (
+            messages(saved["current"], turns),
+            gr.update(choices=choices(saved), value=current),
+            last_sources(saved["current"], turns),
+            saved,
+        )
+
+    def open_conversation(conversation, saved):
+        saved = _clean(saved)
+        if not valid_id(conversation):
+            return gr.skip(), gr.skip(), gr.skip()
+        saved = {"current": conversation, "ids": _front(conversation, saved["ids"])}
+        turns = conversations.load(conversation)
+        return messages(conversation, turns), last_sources(conversation, turns), saved
+
+    def start_new(saved):
+        saved = _clean(saved) | {"current": ""}
+        return [], render.PANEL_EMPTY, saved, gr.update(value=None), None
+
+    # Asking ------------------------------------------------------------------------------------
+
+    def respond(question, chat, saved, mode, k, composer):
+        saved = _clean(saved)
+        question = (question or "").strip()
+        if not question:
+            gr.Warning("问题是空的，请输入要查询的内容。")
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        conversation = saved["current"] or new_id()
+        saved = {"current": conversation, "ids": _front(conversation, saved["ids"])}  # kept even if the page goes now
+        shown = list(chat or []) + [{"role": "user", "content": render.question_html(question)}]
+        yield "", shown + [{"role": "assistant", "content": render.pending_html()}], gr.skip(), saved, gr.skip()
+        turn, keep = Turn(question=question, mode=mode, k=int(k), asked_at=now()), ""
+        try:
+            result = None
+            try:
+                for result in assistant.stream(question, int(k), mode, composer):
+                    if result.draft:
+                        drafted = shown + [{"role": "assistant", "content": render.draft_html(result)}]
+                        yield gr.skip(), drafted, gr.skip(), gr.skip(), gr.skip()
+            except ComposerUnavailable as e:
+                result = assistant.answer(question, int(k), mode, "extractive")
+                result = replace(result, warnings=result.warnings + (f"生成式回答不可用（{e}），以下为摘录式回答",))
+            turn = replace(turn, answer=result)
+        except QuestionError as e:
+            turn, keep = replace(turn, error=str(e)), question  # back in the box, to be fixed
+        except (IndexMissing, IndexBusy, ModelMismatch, ValueError) as e:
+            turn = replace(turn, error=f"暂时无法回答：{e}")
+        except Exception as e:  # the chat must answer something; the log keeps the details
+            log.exception("answering %r failed", question)
+            turn = replace(turn, error=f"系统出错，暂时无法回答（{type(e).__name__}）。请稍后再试。")
+        index = conversations.append(conversation, turn)
+        turns = conversations.load(conversation)
+        yield (
+            keep,
+            messages(conversation, turns),
+            render.sources_html(turn, conversation, index) if turn.answer else gr.skip(),
+            saved,
+            gr.update(choices=choices(saved), value=conversation),
+        )
+
+    # Citations: [n] and 阅读全文 --------------------------------------------------------------
+
+    def act(value):
+        parsed = render.parse_action(value)
+        if parsed is None:
+            return gr.skip()
+        kind, conversation, index, n = parsed
+        turns = conversations.load(conversation)
+        if index >= len(turns) or turns[index].answer is None:
+            return render.PANEL_EMPTY
+        turn = turns[index]
+        if kind == "cite":
+            return render.sources_html(turn, conversation, index, focus=n)
+        sources = {m: (chunk, quote) for m, chunk, quote in render.shown_sources(turn.answer)[1]}
+        if n not in sources:
+            return render.sources_html(turn, conversation, index)
+        chunk, quote = sources[n]
+        whole = articles.get(chunk)
+        return render.article_html(chunk, quote, whole, render.action("cite", conversation, index, n))
+
+    # Feedback ----------------------------------------------------------------------------------
+
+    def on_like(saved, data: gr.LikeData):
+        saved = _clean(saved)
+        turns = conversations.load(saved["current"])
+        index = (data.index if isinstance(data.index, int) else data.index[0]) // 2  # a question and its answer a turn
+        if index >= len(turns):
+            return gr.update(visible=False), "", None
+        # Gradio sends True (👍), False (👎), or "" when a thumb is clicked again to take it back.
+        rating = {True: "up", False: "down"}.get(data.liked, "withdrawn")
+        record = feedback_record(turns[index], rating, saved["current"], index)
+        append_feedback(settings.feedback_path, record)
+        if rating == "withdrawn":
+            return gr.update(visible=False), "已撤销评价。", None
+        thanks = "谢谢！已记下这个回答有帮助。" if rating == "up" else "谢谢！已记下这个回答不理想。"
+        return gr.update(visible=True), f"{thanks}可以在下面补充意见（可选）。", record
+
+    def on_comment(comment, pending):
+        comment = (comment or "").strip()
+        if not pending or not comment:
+            return gr.update(visible=False), "", ""
+        append_feedback(settings.feedback_path, pending | {"comment": comment[:2000], "time": now()})
+        return gr.update(visible=False), "谢谢，意见已记录。", ""
+
+    # The index ----------------------------------------------------------------------------------
+
+    def index_panel():
+        try:
+            manifest = read_manifest(settings)
+        except IndexMissing as e:
+            return render.index_html(None, 0, str(e))
+        try:
+            count = articles.count()
+        except IndexMissing:  # gone between the two reads
+            count = 0
+        return render.index_html(manifest, count)
+
+    def on_upload(files, progress=gr.Progress(track_tqdm=True)):
+        paths = [Path(f) for f in (files or [])]
+        if not paths:
+            return gr.skip(), gr.skip(), None
+        progress(0, desc="检查文件")
+        stored, refused = store_uploads([(p, p.name) for p in paths], settings)
+        report, error = None, ""
+        if stored:
+            progress(0.1, desc="更新索引")
+            report, error = reindex()
+        return render.upload_html(stored, refused, report, error), index_panel(), None
+
+    def on_rescan(progress=gr.Progress(track_tqdm=True)):
+        progress(0, desc="扫描文档目录")
+        report, error = reindex()
+        if report is None:
+            return f'<div class="qa-report"><p class="qa-bad">更新索引失败：{render.text(error)}</p></div>', index_panel()
+        return render.update_html(report), index_panel()
+
+    def reindex():
+        """(report, "") or (None, why not); the files stay in the folder for the next update either way."""
+        try:
+            return update_index(settings, assistant.embedder, progress=True), ""
+        except (IndexBusy, IndexMissing, OSError, ValueError) as e:
+            return None, str(e)
+        except Exception as e:
+            log.exception("updating the index failed")
+            return None, f"系统出错（{type(e).__name__}）"
+
+    # Layout ------------------------------------------------------------------------------------
+
+    with gr.Blocks(title=TITLE, fill_width=False) as app:
+        saved = gr.BrowserState(NO_CONVERSATION, storage_key=BROWSER_KEY, secret=BROWSER_KEY)
+        pending = gr.State(None)
+        gr.HTML(f'<h2 style="margin:0">{TITLE}</h2><p style="margin:.2em 0 0">就《工行通讯》的内容提问；回答中的 [n] 可点开查看原文出处。</p>')
+        with gr.Tabs():
+            with gr.Tab("问答", id="chat-tab"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=320):
+                        with gr.Row(equal_height=False):
+                            past = gr.Dropdown(choices=[], label="历史对话", scale=4, min_width=160, elem_id="qa-history")
+                            new = gr.Button("新对话", size="md", scale=1, min_width=80, elem_id="qa-new")
+                        chat = gr.Chatbot(
+                            label="对话",
+                            elem_id="qa-chat",
+                            height=540,
+                            latex_delimiters=[],
+                            buttons=[],
+                            feedback_options=("Like", "Dislike"),
+                            placeholder="请输入问题，例如：上半年代销工银瑞信基金多少？",
+                        )
+                        with gr.Row(equal_height=True):
+                            question = gr.Textbox(
+                                label="问题",
+                                show_label=False,
+                                placeholder="输入问题，按回车提问",
+                                scale=5,
+                                min_width=160,
+                                max_lines=4,
+                                elem_id="qa-question",
+                            )
+                            send = gr.Button("提问", variant="primary", scale=1, min_width=70, elem_id="qa-send")
+                        note = gr.Markdown("", elem_id="qa-feedback-note")
+                        with gr.Group(visible=False, elem_id="qa-comment") as comment_box:
+                            comment = gr.Textbox(label="补充意见（可选）", max_lines=4, elem_id="qa-comment-text")
+                            send_comment = gr.Button("提交意见", size="sm", elem_id="qa-comment-send")
+                        gr.Examples(EXAMPLES, inputs=question, label="示例问题")
+                        with gr.Accordion("设置", open=False, elem_id="qa-settings"):
+                            mode = gr.Radio(MODES, value=settings.retrieval, label="检索方式", elem_id="qa-mode")
+                            k = gr.Slider(1, 10, value=settings.top_k, step=1, label="参考段落数", elem_id="qa-k")
+                            composer = gr.Radio(
+                                COMPOSERS,
+                                value=settings.composer if settings.llm_configured else "extractive",
+                                label="回答方式",
+                                visible=settings.llm_configured,
+                                elem_id="qa-composer",
+                            )
+                    with gr.Column(scale=2, min_width=300):
+                        gr.HTML("<h3 style='margin:.2em 0'>出处</h3>")
+                        panel = gr.HTML(render.PANEL_EMPTY, elem_id="qa-sources")
+            with gr.Tab("索引", id="index-tab"):
+                stats = gr.HTML(elem_id="qa-index")
+                if settings.allow_upload:
+                    gr.Markdown(
+                        "上传新一期通讯（可多选；支持 "
+                        + " ".join(SUPPORTED_SUFFIXES)
+                        + f"；每个文件不超过 {settings.max_file_mb:g} MB）。上传后自动编入索引，完成后即可提问。"
+                    )
+                    # No file_types: Gradio would refuse other types itself, in English; ui/upload.py says why in Chinese.
+                    files = gr.File(label="上传文件", file_count="multiple", elem_id="qa-upload")
+                    upload_report = gr.HTML(elem_id="qa-upload-report")
+                    rescan = gr.Button("重新扫描文档目录", size="sm", elem_id="qa-rescan")
+        action = gr.Textbox(visible="hidden", elem_id="qa-action")
+        go = gr.Button("go", visible="hidden", elem_id="qa-go")
+
+        app.load(restore, [saved], [chat, past, panel, saved]).then(index_panel, None, stats).then(
+            None, js="() => document.body.classList.add('qa-ready')"  # for tests and scripts: loaded
+        )
+        ask = dict(
+            fn=respond, inputs=[question, chat, saved, mode, k, composer], outputs=[question, chat, panel, saved, past]
+        )
+        question.submit(**ask)
+        send.click(**ask)
+        past.input(open_conversation, [past, saved], [chat, panel, saved])
+        new.click(start_new, [saved], [chat, panel, saved, past, pending])
+        chat.clear(start_new, [saved], [chat, panel, saved, past, pending])  # the chat's own 🗑 starts afresh too
+        go.click(act, [action], [panel], js="() => window.qaAction").then(None, js=AFTER_ACTION_JS)
+        chat.like(on_like, [saved], [comment_box, note, pending])
+        send_comment.click(on_comment, [comment, pending], [comment_box, note, comment])
+        comment.submit(on_comment, [comment, pending], [comment_box, note, comment])
+        if settings.allow_upload:
+            outputs = [upload_report, stats, files]
+            files.upload(on_upload, [files], outputs, concurrency_limit=1, show_progress_on=[files])
+            rescan.click(on_rescan, None, outputs[:2], concurrency_limit=1, show_progress_on=[stats])
     return app
 
 
+class _ArticleCache:
+    """The index's articles, grouped once per committed generation."""
+
+    def __init__(self, assistant: Assistant):
+        self._assistant = assistant
+        self._lock = threading.Lock()
+        self._generation: str | None = None
+        self._articles: dict = {}
+
+    def _current(self) -> dict:
+        generation = current_generation(self._assistant.settings)
+        with self._lock:
+            if generation != self._generation:
+                self._articles, self._generation = self._assistant.articles(), generation
+            return self._articles
+
+    def get(self, chunk) -> tuple:
+        try:
+            return self._current().get((chunk.doc_id, chunk.headline), ())
+        except IndexMissing:
+            return ()
+
+    def count(self) -> int:
+        return len(self._current())
+
+
+def _clean(saved) -> dict:
+    """The browser's conversation list, trusting nothing in it but well-formed ids."""
+    saved = saved if isinstance(saved, dict) else {}
+    ids = [c for c in saved.get("ids", []) if valid_id(c)] if isinstance(saved.get("ids"), list) else []
+    current = saved.get("current") if valid_id(saved.get("current")) else ""
+    return {"current": current, "ids": ids[:MAX_CONVERSATIONS]}
+
+
+def _front(conversation: str, ids: list[str]) -> list[str]:
+    return ([conversation] + [c for c in ids if c != conversation])[:MAX_CONVERSATIONS]
+
+
+def auth_pair(auth: str) -> tuple[str, str] | None:
+    """Settings.auth "user:password" as Gradio's (user, password); None when empty."""
+    if not auth:
+        return None
+    user, sep, password = auth.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("QA_AUTH 的格式应为 用户名:密码")
+    return user, password
+
+
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
-    build_app(assistant).queue().launch(server_name=host, server_port=port, show_error=True)
+    settings = assistant.settings
+    build_app(assistant).queue(default_concurrency_limit=4).launch(
+        server_name=host,
+        server_port=port,
+        show_error=True,
+        auth=auth_pair(settings.auth),
+        auth_message="请登录后使用《工行通讯》问答。",
+        # A ceiling on what the web server takes in at all (Gradio refuses above it, in English);
+        # up to it, ui/upload.py refuses a file over max_file_mb with a Chinese message.
+        max_file_size=int(settings.max_file_mb * 5 * 2**20),
+        footer_links=[],
+        css=CSS,
+        js=JS,
+    )

@@ -1,0 +1,121 @@
+"""Conversations kept on the server, one JSON file each, so that a reloaded page or a reopened
+conversation shows its answers with their citations: the answer records are stored, not HTML."""
+
+import json
+import os
+import re
+import secrets
+import threading
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from pathlib import Path
+
+from index import Chunk
+from qa import Answer, Citation, Hit
+
+_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and what the reader was shown for it."""
+
+    question: str
+    answer: Answer | None = None  # None when the question was refused
+    error: str = ""  # the reason it was refused, as shown
+    mode: str = ""  # how it was answered: retrieval mode, passages, composer
+    k: int = 0
+    asked_at: str = ""
+
+
+def new_id() -> str:
+    """A conversation id: random, so knowing one's own says nothing about anybody else's."""
+    return secrets.token_hex(16)
+
+
+def valid_id(value) -> bool:
+    """Ids come back from the browser; only ours may ever become part of a path."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+class Conversations:
+    """Conversation files under one folder: <id>.json, replaced whole and atomically on each turn."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._lock = threading.Lock()
+
+    def load(self, conversation: str) -> list[Turn]:
+        """The turns of a conversation; none for an unknown, invalid or unreadable id."""
+        if not valid_id(conversation):
+            return []
+        try:
+            raw = json.loads((self.folder / f"{conversation}.json").read_text("utf-8"))
+            return [turn_from_dict(t) for t in raw["turns"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return []
+
+    def append(self, conversation: str, turn: Turn) -> int:
+        """Add a turn; returns its index in the conversation."""
+        if not valid_id(conversation):
+            raise ValueError(f"invalid conversation id {conversation!r}")
+        with self._lock:
+            turns = self.load(conversation) + [turn]
+            self._write(conversation, turns)
+        return len(turns) - 1
+
+    def title(self, conversation: str) -> str:
+        turns = self.load(conversation)
+        if not turns:
+            return ""
+        first = turns[0].question.strip().replace("\n", " ")
+        return first if len(first) <= 30 else first[:29] + "…"
+
+    def _write(self, conversation: str, turns: list[Turn]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / f"{conversation}.json"
+        temp = self.folder / f".{conversation}.{secrets.token_hex(4)}.tmp"
+        data = {"id": conversation, "turns": [turn_to_dict(t) for t in turns]}
+        try:
+            temp.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+
+
+def now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def turn_to_dict(turn: Turn) -> dict:
+    return asdict(turn)
+
+
+def turn_from_dict(raw: dict) -> Turn:
+    answer = raw.get("answer")
+    return Turn(**(_known(Turn, raw) | {"answer": answer_from_dict(answer) if answer else None}))
+
+
+def answer_from_dict(raw: dict) -> Answer:
+    """An Answer as asdict wrote it; fields added or dropped since are tolerated."""
+    return Answer(
+        **_known(Answer, raw)
+        | {
+            "citations": tuple(
+                Citation(n=c["n"], chunk=_chunk(c["chunk"]), quote=c["quote"]) for c in raw.get("citations", ())
+            ),
+            "passages": tuple(
+                Hit(**_known(Hit, h) | {"chunk": _chunk(h["chunk"])}) for h in raw.get("passages", ())
+            ),
+            "warnings": tuple(raw.get("warnings", ())),
+        }
+    )
+
+
+def _chunk(raw: dict) -> Chunk:
+    return Chunk(**_known(Chunk, raw))
+
+
+def _known(cls, raw: dict) -> dict:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in raw.items() if k in names}

@@ -1,0 +1,295 @@
+"""HTML for the chat: answers with clickable [n], the sources panel, whole articles, the index.
+
+Every piece of document or user text goes through `text()`: documents are data, never markup.
+Links that act (open a source, read the article) are `#qa:…` fragments; one click handler in the
+page (ui/app.py) turns them into a server call, because the chat's HTML sanitiser keeps href and
+class but drops data attributes and handlers.
+"""
+
+import re
+from datetime import datetime
+from pathlib import PurePosixPath
+
+from index import BuildReport, Chunk, Manifest
+from index.records import NEWSLETTER
+from qa import Answer
+from ui.history import Turn
+from ui.upload import Stored, UploadRefused
+
+ABSTAINED_HEADING = "相关内容（未必回答了问题）"
+SOURCES_HEADING = "来源"
+PANEL_EMPTY = '<div class="qa-panel qa-empty">点击回答中的 [n] 或来源，在这里查看原文段落。</div>'
+
+# HTML's five, and what Markdown or LaTeX would act on: a message is an HTML block, which the
+# chat's Markdown leaves alone, but nothing in a document should depend on that.
+_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+    | {c: f"&#{ord(c)};" for c in "\\`*_[]$~|#"}
+)
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def text(value: str) -> str:
+    """Plain text as HTML that shows exactly these characters; line breaks kept as <br>."""
+    return str(value).translate(_ESCAPES).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def _marked(value: str, quote: str) -> tuple[str, bool]:
+    """`value` as HTML with the first occurrence of `quote` in <mark>; whether it was found."""
+    at = value.find(quote) if quote else -1
+    if at < 0:
+        return text(value), False
+    end = at + len(quote)
+    return f"{text(value[:at])}<mark>{text(quote)}</mark>{text(value[end:])}", True
+
+
+def action(kind: str, conversation: str, index: int, n: int) -> str:
+    return f"#qa:{kind}:{conversation}:{index}:{n}"
+
+
+def parse_action(value: str) -> tuple[str, str, int, int] | None:
+    """(kind, conversation, turn index, n) from a link's fragment; None for anything else."""
+    found = re.fullmatch(r"(cite|article):([0-9a-f]{32}):(\d{1,6}):(\d{1,4})", (value or "").removeprefix("#qa:"))
+    if not found:
+        return None
+    return found[1], found[2], int(found[3]), int(found[4])
+
+
+def shown_sources(answer: Answer) -> tuple[str, list[tuple[int, Chunk, str]]]:
+    """The heading and the (n, chunk, quote) a reader is shown: the cited passages, or for an
+    abstention the retrieved ones as related reading, nothing marked."""
+    if answer.abstained:
+        return ABSTAINED_HEADING, [(n, hit.chunk, "") for n, hit in enumerate(answer.passages, start=1)]
+    return SOURCES_HEADING, [(c.n, c.chunk, c.quote) for c in answer.citations]
+
+
+def issue_of(chunk: Chunk) -> str:
+    return PurePosixPath(chunk.doc_name).stem
+
+
+# The chat ------------------------------------------------------------------------------------
+
+
+def question_html(question: str) -> str:
+    return f'<div class="qa-question">{text(question)}</div>'
+
+
+def pending_html() -> str:
+    return '<div class="qa-answer qa-pending">正在查找资料…</div>'
+
+
+def draft_html(answer: Answer) -> str:
+    """A generative answer while it is being written: text only, citations come when it is checked."""
+    return f'<div class="qa-answer qa-draft">{text(answer.text)}<span class="qa-cursor">▍</span></div>'
+
+
+def error_html(message: str) -> str:
+    return f'<div class="qa-answer qa-error">{text(message)}</div>'
+
+
+def answer_html(answer: Answer, conversation: str, index: int) -> str:
+    """The answer as the chat shows it: its text with each [n] a link to the passage, any
+    warnings of the citation check, then the sources by name, each a link too."""
+    heading, shown = shown_sources(answer)
+    numbers = {n for n, _, _ in shown}
+    parts, last = [], 0
+    for found in _MARKER.finditer(answer.text):
+        n = int(found[1])
+        if n not in numbers or answer.abstained:
+            continue
+        parts.append(text(answer.text[last : found.start()]))
+        parts.append(f'<a class="qa-cite" href="{action("cite", conversation, index, n)}" title="查看出处">[{n}]</a>')
+        last = found.end()
+    parts.append(text(answer.text[last:]))
+    html = [f'<div class="qa-answer"><p class="qa-text">{"".join(parts)}</p>']
+    if answer.warnings:
+        html.append(f'<p class="qa-warn">注意：{text("；".join(answer.warnings))}</p>')
+    if shown:
+        links = "".join(
+            f'<li><a class="qa-ref" href="{action("cite", conversation, index, n)}">[{n}] {text(chunk.citation_label)}</a>'
+            "</li>"
+            for n, chunk, _ in shown
+        )
+        html.append(f'<div class="qa-refs"><span class="qa-refs-head">{heading}</span><ul>{links}</ul></div>')
+    html.append("</div>")
+    return "".join(html)
+
+
+def turn_messages(turn: Turn, conversation: str, index: int) -> list[dict]:
+    if turn.answer is None:
+        reply = error_html(turn.error)
+    else:
+        reply = answer_html(turn.answer, conversation, index)
+    return [{"role": "user", "content": question_html(turn.question)}, {"role": "assistant", "content": reply}]
+
+
+# The sources panel ---------------------------------------------------------------------------
+
+
+def sources_html(turn: Turn, conversation: str, index: int, focus: int | None = None) -> str:
+    """Every source of one answer; `focus` (the [n] clicked) is opened and marked, the others folded
+    unless nothing is focused and they are citations."""
+    answer = turn.answer
+    if answer is None:
+        return PANEL_EMPTY
+    heading, shown = shown_sources(answer)
+    if not shown:
+        return f'<div class="qa-panel"><p class="qa-panel-head">{text(heading)}：无</p></div>'
+    cards = []
+    for n, chunk, quote in shown:
+        opened = n == focus or (focus is None and not answer.abstained)
+        cards.append(_card(n, chunk, quote, conversation, index, opened, n == focus))
+    return (
+        f'<div class="qa-panel"><p class="qa-panel-head">{text(heading)} · 问：{text(turn.question)}</p>'
+        + "".join(cards)
+        + "</div>"
+    )
+
+
+def _card(n: int, chunk: Chunk, quote: str, conversation: str, index: int, opened: bool, focused: bool) -> str:
+    title = f"《{chunk.headline}》" if chunk.headline else chunk.citation_label
+    pieces = {}
+    for part, value in (("title", title), ("section", chunk.section), ("text", chunk.text), ("byline", chunk.byline)):
+        pieces[part], found = _marked(value, quote)
+        quote = "" if found else quote  # the first occurrence only
+    if chunk.kind == "caption":
+        pieces["title"] += "（图片说明）"
+    meta = [f"{text(NEWSLETTER)} {text(issue_of(chunk))}"]
+    if chunk.page:
+        meta.append(text(chunk.page))
+    if chunk.section:
+        meta.append(f"小节：{pieces['section']}")
+    classes = "qa-card qa-focus" if focused else "qa-card"
+    byline = f'<p class="qa-byline">{pieces["byline"]}</p>' if chunk.byline else ""
+    return (
+        f'<details class="{classes}"{" open" if opened else ""}>'
+        f'<summary><span class="qa-n">[{n}]</span> <span class="qa-headline">{pieces["title"]}</span></summary>'
+        f'<p class="qa-meta">{" · ".join(meta)}</p><p class="qa-passage">{pieces["text"]}</p>{byline}'
+        f'<a class="qa-more" href="{action("article", conversation, index, n)}">阅读全文</a></details>'
+    )
+
+
+def article_html(chunk: Chunk, quote: str, chunks: tuple[Chunk, ...], back: str) -> str:
+    """The whole article the cited chunk comes from, the cited sentence marked where the chunk
+    stands; when the index no longer holds the article, the passage saved with the answer."""
+    title, found = _marked(f"《{chunk.headline}》" if chunk.headline else chunk.citation_label, quote)
+    quote = "" if found else quote
+    meta = [f"{text(NEWSLETTER)} {text(issue_of(chunk))}"] + ([text(chunk.page)] if chunk.page else [])
+    head = (
+        f'<div class="qa-panel qa-article"><a class="qa-back" href="{back}">← 返回出处</a>'
+        f'<h3 class="qa-article-title">{title}</h3><p class="qa-meta">{" · ".join(meta)}</p>'
+    )
+    if not chunks:
+        note = "这篇文章已不在当前索引中（文件可能已更新或删除），下面是回答时引用的段落。"
+        body, _ = _marked(chunk.text, quote)
+        body = f'<div class="qa-article-body"><p class="qa-passage">{body}</p></div>'
+        return f'{head}<p class="qa-warn">{note}</p>{body}</div>'
+    blocks = []
+    for kind, value, start, end in article_blocks(chunks):
+        if kind == "section":
+            section, found = _marked(value, quote if value == chunk.section else "")
+            blocks.append(f'<h4 class="qa-section">{section}</h4>')
+        else:
+            cited = start < chunk.end and end > chunk.start
+            body, found = _marked(value, quote) if cited else (text(value), False)
+            blocks.append(f'<p class="qa-para">{body}</p>')
+        quote = "" if found else quote
+    byline = ""
+    if chunks[-1].byline:
+        byline = f'<p class="qa-byline">{_marked(chunks[-1].byline, quote)[0]}</p>'
+    return f'{head}<div class="qa-article-body">{"".join(blocks)}{byline}</div></div>'
+
+
+def article_blocks(chunks: tuple[Chunk, ...]) -> list[tuple[str, str, int, int]]:
+    """An article's running text rebuilt from its chunks, as ("section", title) and ("para", text)
+    blocks with their character span in the document; the overlap between neighbouring chunks is
+    taken once. A gap between chunks is where the splitter dropped a line break: a new paragraph."""
+    blocks: list[list] = []
+    end, section = None, None
+    for chunk in sorted(chunks, key=lambda c: c.start):
+        if end is not None and chunk.end <= end:
+            continue
+        if chunk.section != section:
+            section, end = chunk.section, None
+            if section:
+                blocks.append(["section", section, chunk.start, chunk.start])
+        skip = 0 if end is None else max(0, end - chunk.start)
+        offset, continues = chunk.start + skip, end is not None and chunk.start <= end
+        for i, line in enumerate(chunk.text[skip:].split("\n")):
+            if i == 0 and continues and blocks and blocks[-1][0] == "para":
+                blocks[-1][1] += line
+                blocks[-1][3] = offset + len(line)
+            else:
+                blocks.append(["para", line, offset, offset + len(line)])
+            offset += len(line) + 1
+        end = chunk.end
+    return [(k, v.strip(), a, b) for k, v, a, b in blocks if k == "section" or v.strip()]
+
+
+# The index panel and the upload report ---------------------------------------------------------
+
+
+def index_html(manifest: Manifest | None, articles: int, problem: str = "") -> str:
+    if manifest is None:
+        return f'<div class="qa-index"><p class="qa-warn">{text(problem or "还没有索引。")}</p></div>'
+    documents = manifest.unique_documents()
+    rows = [
+        ("期数（文件）", f"{len(documents)}"),
+        ("文章", f"{articles}"),
+        ("段落", f"{manifest.chunk_count}"),
+        ("嵌入模型", f"{manifest.embedder}（{manifest.dim} 维）"),
+        ("最近更新", _local_time(manifest.updated_at)),
+    ]
+    table = "".join(f"<tr><th>{text(k)}</th><td>{text(v)}</td></tr>" for k, v in rows)
+    files = "".join(
+        f"<li>{text(name)} · {entry.chunks} 段</li>" for name, entry in sorted(manifest.documents.items())
+    )
+    skipped = ""
+    if manifest.skipped:
+        names = "、".join(sorted(manifest.skipped))
+        skipped = f'<p class="qa-warn">文档目录中无法读取、未编入索引的文件：{text(names)}</p>'
+    return (
+        f'<div class="qa-index"><table class="qa-stats">{table}</table>{skipped}'
+        f"<details><summary>已编入索引的文件（{len(manifest.documents)}）</summary><ul>{files}</ul></details></div>"
+    )
+
+
+def _local_time(stamp: str) -> str:
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return stamp
+
+
+def upload_html(stored: list[Stored], refused: list[UploadRefused], report: BuildReport | None, error: str = "") -> str:
+    """What became of each uploaded file, the good and the bad one by one."""
+    lines = []
+    errors = {e.path.name: e.reason for e in report.errors} if report else {}
+    for s in stored:
+        status = f"无法编入索引：{errors[s.name]}" if s.name in errors else "已编入索引"
+        note = f"（{s.note}）" if s.note else ""
+        ok = s.name not in errors and not error
+        lines.append(
+            f'<li class="{"qa-ok" if ok else "qa-bad"}">{"✔" if ok else "✘"} {text(s.name)}：{text(status)}{text(note)}</li>'
+        )
+    for e in refused:
+        lines.append(f'<li class="qa-bad">✘ {text(e.name)}：{text(e.reason)}</li>')
+    added = sum(1 for s in stored if s.name not in errors)
+    if error:
+        summary = f"文件已保存，但更新索引失败：{error}"
+    elif added:
+        summary = f"已加入 {added} 个文件，嵌入了 {report.chunks_embedded if report else 0} 个新段落，现在就可以提问。"
+    else:
+        summary = "没有加入新文件。"
+    if refused:
+        summary += f" {len(refused)} 个文件未加入，原因见下。"
+    return f'<div class="qa-report"><p>{text(summary)}</p><ul>{"".join(lines)}</ul></div>'
+
+
+def update_html(report: BuildReport) -> str:
+    """After rescanning the documents folder by hand."""
+    changes = [("新增", report.added), ("更新", report.replaced), ("移除", report.removed)]
+    lines = [f'<li class="qa-ok">{label} {text(name)}</li>' for label, names in changes for name in names]
+    lines += [f'<li class="qa-bad">✘ {text(e.path.name)}：{text(e.reason)}</li>' for e in report.errors]
+    summary = f"索引已更新，嵌入了 {report.chunks_embedded} 个新段落。" if report.changed else "索引已是最新，无需改动。"
+    return f'<div class="qa-report"><p>{summary}</p><ul>{"".join(lines)}</ul></div>'
