@@ -266,7 +266,7 @@ def measure_search(model: SyntheticVectors, n: int, queries: int, hnsw_max: int,
         rows.append(SearchRow(n, f"HNSW{HNSW_M},ef={ef}", "hnsw", build_s, p50, p95, sweep[ef], mib))
         del hnsw
     else:
-        skipped.append(f"HNSW at {n:,} (over --hnsw-max {hnsw_max:,}: its build takes ~1 min per 100k on 2 cores)")
+        skipped.append(f"HNSW at {n:,} (over --hnsw-max {hnsw_max:,}: slow to build on 2 cores, 17–65 s at 100k)")
     return rows
 
 

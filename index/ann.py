@@ -7,13 +7,14 @@ import faiss
 import numpy as np
 
 # Exact search while it stays cheap, IVF above. `qa bench` on the shared 2-core machine (README,
-# Benchmarks), one query at a time on one thread: flat took 2.0 / 2.9 ms (p50 / p95) at 30k
-# chunks, 11.9 / 19.9 at 100k and 71 / 73 at 1M; so flat up to 50k, where it stays under ~10 ms,
-# a third of the 30 ms answer target (the query embedding takes most of the rest). Above, IVF
-# answered in 2–12 ms with recall@10 against flat ≥ 0.95. HNSW was measured too and not chosen:
-# FAISS's HNSW cannot delete vectors (FaissStore.delete must) and took 17 s to build at 100k
-# against IVF's 1.7, a cost paid each time a generation is opened (the store is rebuilt from
-# its segments); IVF also keeps the memory of flat (~1.7 GB per million chunks, HNSW alike).
+# Benchmarks), one query at a time on one thread, p50 / p95: flat took 1.7 / 1.9 ms at 30k
+# chunks, 8.7 / 9.6 at 100k (11.9 / 19.9 in a run on a busier machine), 58 / 64 at 1M. So flat up
+# to 50k, where it stays well under 10 ms — a third of the 30 ms answer target, most of which the
+# query embedding takes — even when the machine is busy; above, IVF took 2.6 ms at 100k and
+# 11.6 at 1M with recall@10 against flat ≥ 0.95. HNSW was measured too and not chosen: FAISS's
+# HNSW cannot delete vectors (FaissStore.delete must) and took 17 s to build at 100k against
+# IVF's 0.4 — a cost paid each time a generation is opened, since the store is rebuilt from its
+# segments — for the same memory (~1.7 GB per million chunks; flat 1.5).
 FLAT_MAX = 50_000
 # Points per list that k-means trains on: faiss warns below 39; more makes opening slower.
 TRAIN_PER_LIST = 40
