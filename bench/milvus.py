@@ -11,7 +11,6 @@ opening a reader, dense search, with a hash embedder so what is timed is the sto
 """
 
 import argparse
-import hashlib
 import shutil
 import statistics
 import sys
@@ -32,21 +31,10 @@ from index import Settings, build_index, open_index  # noqa: E402
 from index.config import parse_store  # noqa: E402
 from index.milvus import release  # noqa: E402
 from index.tokens import encode  # noqa: E402
+from update_cost import HashEmbedder  # noqa: E402  (bench/, beside this script)
 from qa.keyword import B, K1, KeywordIndex, question_tokens  # noqa: E402
 
 CMRC = ROOT.parent / "shared" / "bench" / "cmrc-trial"
-
-
-class HashEmbedder:
-    name, dim, fingerprint = "bench/hash", 384, "bench-hash"
-
-    def embed_passages(self, texts):
-        return np.array([self.embed_query(t) for t in texts], dtype=np.float32).reshape(-1, self.dim)
-
-    def embed_query(self, text):
-        seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-        v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
-        return v / np.linalg.norm(v)
 
 
 def words(ids) -> str:

@@ -29,23 +29,9 @@ from index.config import parse_store
 from index.milvus import release
 from qa import Assistant
 from qa.cli import main
-from tests.conftest import ROOT
+from tests.conftest import NEW_ISSUE, ROOT, CountingEmbedder
 
-NEW_ISSUE = "本期要闻：工行南沙支行上半年新增客户8888户。\n\n南沙支行积极拓展跨境金融服务，成效显著。"
 QUESTIONS = ["上半年代销工银瑞信基金多少？", "个贷不良率是多少？", "工行位列世界500强第几位？", "厦门分行"]
-
-
-class CountingEmbedder:
-    def __init__(self, inner):
-        self.inner, self.embedded = inner, 0
-        self.name, self.dim, self.fingerprint = inner.name, inner.dim, inner.fingerprint
-
-    def embed_passages(self, texts):
-        self.embedded += len(texts)
-        return self.inner.embed_passages(texts)
-
-    def embed_query(self, text):
-        return self.inner.embed_query(text)
 
 
 @pytest.fixture

@@ -11,25 +11,7 @@ import pytest
 
 from index import build_index, open_index, read_manifest, update_index, verify_index, watch
 from index.store import SEGMENTS, IndexBusy, current_folder, writer_lock
-from tests.conftest import ROOT
-
-NEW_ISSUE = "本期要闻：工行南沙支行上半年新增客户8888户。\n\n南沙支行积极拓展跨境金融服务，成效显著。"
-
-
-class CountingEmbedder:
-    """Wraps the fake embedder and counts what it is asked to embed."""
-
-    def __init__(self, inner):
-        self.inner, self.embedded = inner, 0
-        self.name, self.dim, self.fingerprint = inner.name, inner.dim, inner.fingerprint
-
-    def embed_passages(self, texts):
-        self.embedded += len(texts)
-        return self.inner.embed_passages(texts)
-
-    def embed_query(self, text):
-        return self.inner.embed_query(text)
-
+from tests.conftest import NEW_ISSUE, ROOT, CountingEmbedder
 
 @pytest.fixture
 def embedder(fake_embedder):
