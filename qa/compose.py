@@ -89,7 +89,8 @@ def _best_candidate(question: Question, passages: list[Hit]) -> _Candidate | Non
             support = passage_support if credit else local
             alignment = align(question, sentence)
             score = 0.45 * own + 0.2 * local + 0.2 * passage_support + 0.15 * alignment.quality - 0.01 * n
-            score += _CREDIT_BONUS if credit else 0.0
+            if credit:  # a contents entry only points to its article, whose own headline says more
+                score += _CREDIT_BONUS / 2 if chunk.kind == "contents" else _CREDIT_BONUS
             has_fact = bool(fitting_facts(question, sentence))
             if question.kind in ("number", "date") and not has_fact:
                 score -= 0.2  # a sentence without the kind of fact asked for rarely answers

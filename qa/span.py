@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from qa.question import Question
+from qa.support import canonical
 from qa.text import bigrams, coverage
 
 _CN_NUM = "[一二两三四五六七八九十百千万]"
@@ -89,13 +90,14 @@ def _fact(question: Question, sentence: str, alignment: Alignment) -> str:
     if not candidates:
         return ""
     span_end = alignment.start + max(len(alignment.span), 1)
+    terms = [canonical(t) for t in question.terms]
 
     def score(candidate: tuple[int, str]) -> float:
         start, _ = candidate
         bonus = 0.0
         if alignment.quality > 0 and alignment.start <= start < span_end:
             bonus = _NEXT_BONUS if start - alignment.start <= 3 else _SPAN_BONUS
-        return coverage(list(question.terms), _clause_at(sentence, start)) + bonus
+        return coverage(terms, canonical(_clause_at(sentence, start))) + bonus
 
     best = max(candidates, key=score)
     listed = _list_around(sentence, candidates, best)
@@ -179,9 +181,12 @@ def _clause_at(sentence: str, position: int) -> str:
 
 def _left_anchor(question: Question, sentence: str) -> tuple[int | None, int]:
     left = question.left
+    terms = [canonical(t) for t in question.terms if t in left]
     for size in range(min(len(left), 24), 1, -1):
-        at = sentence.find(left[-size:])
-        if at >= 0:
+        found = [m.start() for m in re.finditer(re.escape(left[-size:]), sentence)]
+        if found:
+            # Of several «不良率», the one whose clause holds the question's other words («按揭»).
+            at = max(found, key=lambda a: coverage(terms, canonical(_clause_at(sentence, a))))
             return at + size, size
     ends = [sentence.find(t) + len(t) for t in question.terms if t in left and t in sentence and len(t) > 1]
     return (max(ends), 1) if ends else (None, 0)

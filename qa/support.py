@@ -56,10 +56,17 @@ def canonical(text: str) -> str:
     return _TO_CANONICAL.sub(lambda m: _FORMS[m.group(0)][0], text)
 
 
+def _expanded(text: str) -> str:
+    """The text with the long forms of its short forms beside it: 个贷 stands for 个人贷款, so it
+    holds 个人 too."""
+    found = {m.group(0) for m in _TO_CANONICAL.finditer(text)}
+    return " ".join([text, *(form for short in found for form in _FORMS[short])])
+
+
 def missing_terms(question: str, sentence_context: str, passage: str) -> list[str]:
     """The question's names, periods and figures that the passage lacks, and the things it asks
     about that the sentence (with its headline) lacks; empty when the sentence may answer."""
-    near, whole = _bare(sentence_context), _bare(passage)
+    near, whole = _bare(_expanded(sentence_context)), _bare(_expanded(passage))
     specific, subjects = _conditions(normalize(question))
     return [w for w in specific if not _present(w, whole)] + [
         w for w in subjects if not (_present(w, near) or _mostly_present(w, near))

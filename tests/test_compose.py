@@ -43,6 +43,7 @@ def test_question_kind(question, kind):
         ("手机银行在信用卡客户中的渗透率是多少？", "83%"),  # the list item the question names
         ("全行个人金融业务工作会议是几月召开的？", "4月"),  # the clause holding the question's words
         ("3月启动了什么？", "配套的考核考评办法修订"),  # the words where the question word stands
+        ("个人住房贷款的不良率是多少？", "0.29%"),  # 住房贷款 is 按揭; of two 不良率, the one it names
     ],
 )
 def test_short_answer_comes_first_and_is_cited(question, short):
