@@ -83,10 +83,13 @@ def _best_candidate(question: Question, passages: list[Hit]) -> _Candidate | Non
         previous = ""
         for sentence in units:
             credit = _credited(question, chunk, sentence)
-            own = coverage(terms, canonical(sentence))
-            # A sentence often leans on the one before it for its subject («目前，项目已完成…»).
-            local = max(own, coverage(terms, canonical(f"{previous} {sentence}")))
-            support = passage_support if credit else local
+            if credit:  # the passage's support stands in for its byline's or headline's
+                own = local = passage_support
+            else:
+                own = coverage(terms, canonical(sentence))
+                # A sentence often leans on the one before it for its subject («目前，项目已完成…»).
+                local = max(own, coverage(terms, canonical(f"{previous} {sentence}")))
+            support = local
             alignment = align(question, sentence)
             score = 0.45 * own + 0.2 * local + 0.2 * passage_support + 0.15 * alignment.quality - 0.01 * n
             if credit:  # a contents entry only points to its article, whose own headline says more
