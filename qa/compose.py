@@ -24,7 +24,7 @@ class _Candidate:
     n: int  # passage number, 1-based
     sentence: str
     context: str  # the words around it that a question may lean on (previous sentence, headline)
-    support: float  # share of the question's key terms in the sentence
+    support: float  # share of the question's key terms in the sentence (with the one before it)
     score: float
     alignment: Alignment
     has_fact: bool  # holds a fact of the kind asked for, in the unit asked for
@@ -89,7 +89,6 @@ def _best_candidate(question: Question, passages: list[Hit]) -> _Candidate | Non
                 own = coverage(terms, canonical(sentence))
                 # A sentence often leans on the one before it for its subject («目前，项目已完成…»).
                 local = max(own, coverage(terms, canonical(f"{previous} {sentence}")))
-            support = local
             alignment = align(question, sentence)
             score = 0.45 * own + 0.2 * local + 0.2 * passage_support + 0.15 * alignment.quality - 0.01 * n
             if credit:  # a contents entry only points to its article, whose own headline says more
@@ -99,7 +98,7 @@ def _best_candidate(question: Question, passages: list[Hit]) -> _Candidate | Non
                 score -= 0.2  # a sentence without the kind of fact asked for rarely answers
             context = chunk.full_text if credit else f"{frame} {previous} {sentence}"
             if best is None or score > best.score:
-                best = _Candidate(n, sentence, context, support, score, alignment, has_fact)
+                best = _Candidate(n, sentence, context, local, score, alignment, has_fact)
             previous = sentence
     return best
 
