@@ -26,14 +26,17 @@ from pathlib import Path
 from gradio_client import Client
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from eval import load_set  # noqa: E402
+
 NEW_ISSUE = "工行举办首届数字金融创新大赛，共有126支队伍参赛，最终评出金奖3项、银奖6项。\n供稿：科技部\n"
 ERRORS = ("系统出错", "暂时无法回答", "Traceback")
 
 
 def main() -> int:
     args = _arguments()
-    questions = [json.loads(line)["question"] for line in (ROOT / "eval/sets/seed.jsonl").open(encoding="utf-8")]
-    questions = [q for q in questions if q.strip()][: args.questions]
+    questions = [q.question for q in load_set(ROOT / "eval/sets/seed.jsonl") if q.question.strip()][: args.questions]
     with tempfile.TemporaryDirectory(prefix="qa-load-") as home:
         docs = Path(home) / "docs"
         shutil.copytree(ROOT / "seeds", docs)
@@ -102,7 +105,7 @@ def _ask(client: Client, question: str) -> tuple[float, str]:
 
 
 def _visible_text(html: str) -> str:
-    """The answer as read: without markup and without the conversation's own link ids."""
+    """The answer as read: tags dropped, runs of white space made one space."""
     text = re.sub(r"<[^>]+>", " ", html)
     return re.sub(r"\s+", " ", text).strip()
 
@@ -161,7 +164,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 def _report(alone, loaded, errors, torn, updated, args) -> None:
     print(f"{'':<28}{'p50 s':>8}{'p95 s':>8}{'answers':>9}")
-    for name, values in ((f"1 user (baseline)", alone), (f"{args.users} users, {args.seconds:.0f} s", loaded)):
+    for name, values in (("1 user (baseline)", alone), (f"{args.users} users, {args.seconds:.0f} s", loaded)):
         print(f"{name:<28}{statistics.median(values):>8.2f}{_percentile(values, 0.95):>8.2f}{len(values):>9}")
     print(f"p50 ratio loaded/alone: {statistics.median(loaded) / statistics.median(alone):.1f}×")
     print(f"errors: {len(errors)}; torn answers (differing from the single user's): {len(torn)}")

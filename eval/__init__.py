@@ -2,7 +2,6 @@
 
 from eval.run import (
     Evaluation,
-    Question,
     evaluate,
     evaluate_config,
     load_set,
@@ -13,7 +12,6 @@ from eval.run import (
 
 __all__ = [
     "Evaluation",
-    "Question",
     "evaluate",
     "evaluate_config",
     "load_set",

@@ -6,6 +6,8 @@ import math
 from datetime import date
 from pathlib import Path
 
+from eval.run import fmt
+
 FLOOR_FILE = Path(__file__).resolve().parent / "floor.json"
 AT_LEAST = (
     "hit@1",
@@ -35,11 +37,11 @@ def check(summary: dict, floor: dict) -> list[str]:
     for metric, bound in floor["at_least"].items():
         value = summary.get(metric)
         if value is None or value < bound:
-            problems.append(f"{metric} fell below its floor: {_fmt(value)} < {bound}{_was(measured, metric)}")
+            problems.append(f"{metric} fell below its floor: {fmt(value)} < {bound}{_was(measured, metric)}")
     for metric, bound in floor["at_most"].items():
         value = summary.get(metric)
         if value is None or value > bound:
-            problems.append(f"{metric} rose above its ceiling: {_fmt(value)} > {bound}{_was(measured, metric)}")
+            problems.append(f"{metric} rose above its ceiling: {fmt(value)} > {bound}{_was(measured, metric)}")
     return problems
 
 
@@ -62,7 +64,7 @@ def save_floor(floor: dict, path: Path = FLOOR_FILE) -> None:
 
 
 def _was(measured: dict, metric: str) -> str:
-    return f" (was {_fmt(measured.get(metric))} when the floor was set)"
+    return f" (was {fmt(measured.get(metric))} when the floor was set)"
 
 
 def _down(x: float) -> float:
@@ -71,7 +73,3 @@ def _down(x: float) -> float:
 
 def _up(x: float) -> float:
     return min(1.0, math.ceil(x * 100 - 1e-9) / 100)
-
-
-def _fmt(value) -> str:
-    return "—" if value is None else f"{value:.3f}"

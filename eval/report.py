@@ -4,7 +4,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from eval.run import Evaluation, Outcome
+from eval.run import Evaluation, Outcome, failed, fmt
 
 # The rows of the overall table and the bars of the chart, in reading order.
 HEADLINE = (
@@ -64,28 +64,28 @@ def markdown(evaluations: list[Evaluation], about: dict, chart: str | None = Non
         "that was answered. *rank*: where the first passage holding the answer came in retrieval (— : not in the top k)."
     )
     for e in evaluations:
-        wrong = failures(e.outcomes)
+        wrong = failed(e.outcomes)
         lines += ["", f"### {e.name}: {len(wrong)} of {len(e.outcomes)}", ""]
         for o in wrong:
             lines += _failure(o)
     return "\n".join(lines) + "\n"
 
 
-def failures(outcomes: list[Outcome]) -> list[Outcome]:
-    return [o for o in outcomes if not o.correct]
-
-
 def kinds_table(evaluation: Evaluation) -> list[str]:
     """Markdown rows: a question kind a row, the scores that mean something per kind as columns."""
-    rows = [[kind, *(_fmt(s.get(c)) for c in KIND_COLUMNS)] for kind, s in evaluation.by_kind.items()]
-    return _table(["kind", *KIND_COLUMNS], rows)
+    return _table(["kind", *KIND_COLUMNS], _kind_rows(evaluation))
 
 
 def kinds_text(evaluation: Evaluation) -> str:
     """The per-kind table for a terminal."""
     header = f"{'kind':<14}" + "".join(f"{c[:12]:>13}" for c in KIND_COLUMNS)
-    rows = [f"{kind:<14}" + "".join(f"{_fmt(s.get(c)):>13}" for c in KIND_COLUMNS) for kind, s in evaluation.by_kind.items()]
+    rows = [f"{kind:<14}" + "".join(f"{cell:>13}" for cell in cells) for kind, *cells in _kind_rows(evaluation)]
     return "\n".join([header, *rows])
+
+
+def _kind_rows(evaluation: Evaluation) -> list[list[str]]:
+    """A question kind a row: its name, then its KIND_COLUMNS figures."""
+    return [[kind, *(fmt(s.get(c)) for c in KIND_COLUMNS)] for kind, s in evaluation.by_kind.items()]
 
 
 def chart(evaluations: list[Evaluation], path: Path, title: str = "") -> None:
@@ -132,7 +132,7 @@ def _bars(ax, labels: list[str], series: dict[str, list[float | None]]) -> None:
 
 def _overall_rows(evaluations: list[Evaluation]) -> list[list[str]]:
     first = evaluations[0].summary
-    return [[metric, *(_fmt(e.summary.get(metric)) for e in evaluations)] for metric in first]
+    return [[metric, *(fmt(e.summary.get(metric)) for e in evaluations)] for metric in first]
 
 
 def _failure(o: Outcome) -> list[str]:
@@ -158,9 +158,3 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split()).replace("|", "｜")
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)

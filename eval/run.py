@@ -114,22 +114,18 @@ def evaluate_config(
 ) -> Evaluation:
     """`evaluate`, with the same scores per question kind (number, date, unanswerable …)."""
     outcomes, metrics, by_kind = [], Counter(), defaultdict(Counter)
-    extra = {"composer": composer} if composer else {}  # the default composer unless one is named
     for q in questions:
         started = time.perf_counter()
         try:
-            result = assistant.answer(q.question, k, mode, **extra)
+            result = assistant.answer(q.question, k, mode, composer)
         except QuestionError as e:  # the user would see this message instead of an answer
             result = Answer(question=q.question, text=str(e), abstained=True)
         outcome = _outcome(q, result, time.perf_counter() - started)
         outcomes.append(outcome)
         _score(metrics, q, result, outcome)
         _score(by_kind[outcome.kind], q, result, outcome)
-    kinds = {
-        kind: _summary(m, [o for o in outcomes if o.kind == kind], [q for q in questions if _kind(q) == kind])
-        for kind, m in sorted(by_kind.items())
-    }
-    return Evaluation(name or str(mode or ""), _summary(metrics, outcomes, questions), kinds, outcomes)
+    kinds = {kind: _summary(m, [o for o in outcomes if o.kind == kind]) for kind, m in sorted(by_kind.items())}
+    return Evaluation(name or str(mode or ""), _summary(metrics, outcomes), kinds, outcomes)
 
 
 def _kind(q: Question) -> str:
@@ -184,10 +180,10 @@ def _score(m: Counter, q: Question, result: Answer, outcome: Outcome) -> None:
         m["cited_answer"] += any(is_hit(c.chunk, q) for c in result.citations)
 
 
-def _summary(m: Counter, outcomes: list[Outcome], questions: list[Question]) -> dict:
+def _summary(m: Counter, outcomes: list[Outcome]) -> dict:
     latencies = sorted(o.seconds for o in outcomes)
     return {
-        "questions": len(questions),
+        "questions": len(outcomes),
         "answerable": m["answerable"],
         "unanswerable": m["unanswerable"],
         "hit@1": _share(m["hit1"], m["answerable"]),
@@ -216,9 +212,14 @@ def report_json(summary: dict, outcomes: list[Outcome]) -> str:
     )
 
 
+def failed(outcomes: list[Outcome]) -> list[Outcome]:
+    """The failures: answerable questions whose answer holds no gold string, unanswerable ones answered."""
+    return [o for o in outcomes if not o.correct]
+
+
 def report_text(summary: dict, outcomes: list[Outcome], failures: int = 10) -> str:
-    lines = [f"{name:<22}{_fmt(value)}" for name, value in summary.items()]
-    wrong = [o for o in outcomes if not o.correct][:failures]
+    lines = [f"{name:<22}{fmt(value)}" for name, value in summary.items()]
+    wrong = failed(outcomes)[:failures]
     if wrong:
         lines.append(f"\n未答对（前 {len(wrong)} 个）：")
         lines += [f"  {o.id} {o.question} → 期望 {o.expected or '（应拒答）'}；得到 {o.got[:60]}" for o in wrong]
@@ -230,11 +231,12 @@ def report_comparison(summaries: dict[str, dict]) -> str:
     names = list(summaries)
     lines = [f"{'':<22}" + "".join(f"{n:>12}" for n in names)]
     for metric in next(iter(summaries.values())):
-        lines.append(f"{metric:<22}" + "".join(f"{_fmt(summaries[n][metric]):>12}" for n in names))
+        lines.append(f"{metric:<22}" + "".join(f"{fmt(summaries[n][metric]):>12}" for n in names))
     return "\n".join(lines)
 
 
-def _fmt(value) -> str:
+def fmt(value) -> str:
+    """A figure as every report shows it: three decimals, — where there is nothing to measure."""
     if value is None:
         return "—"
     return f"{value:.3f}" if isinstance(value, float) else str(value)

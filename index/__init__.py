@@ -1,10 +1,10 @@
 """Index stage: turns newsletter files into a stored, searchable index."""
 
 from index.build import BuildReport, build_index, ensure_index, index_is_current, update_index
-from index.config import Settings, StoreLocation
+from index.config import Settings
 from index.embed import Embedder, make_embedder
 from index.load import LoadError
-from index.migrate import MigrationReport, migrate_index
+from index.migrate import migrate_index
 from index.records import Article, Chunk, Document, Paragraph
 from index.store import (
     IndexBusy,
@@ -13,7 +13,6 @@ from index.store import (
     Manifest,
     StoredIndex,
     StoreUnavailable,
-    current_folder,
     current_generation,
     open_index,
     read_manifest,
@@ -32,14 +31,11 @@ __all__ = [
     "IndexWriteError",
     "LoadError",
     "Manifest",
-    "MigrationReport",
     "Paragraph",
     "Settings",
-    "StoreLocation",
     "StoreUnavailable",
     "StoredIndex",
     "build_index",
-    "current_folder",
     "current_generation",
     "ensure_index",
     "index_is_current",

@@ -6,6 +6,7 @@ unchanged and renamed files keep their stored segment; deleted files drop out.
 
 import importlib.metadata
 import platform
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,12 +62,9 @@ def update_index(settings: Settings, embedder: Embedder, progress: bool = True, 
         previous = None if full else _compatible_manifest(settings, embedder, backend)
         known = {e.id: e for e in previous.documents.values()} if previous else {}
         report, entries, skipped, segments = BuildReport(), {}, {}, {}
-        for path in discover(settings.docs_dir):
-            name = path.relative_to(settings.docs_dir).as_posix()
-            try:
-                data = path.read_bytes()
-            except OSError as e:
-                report.errors.append(LoadError(path, f"无法读取文件（{e.strerror or e}）"))
+        for path, name, data in _files(settings.docs_dir):
+            if isinstance(data, OSError):
+                report.errors.append(LoadError(path, f"无法读取文件（{data.strerror or data}）"))
                 skipped[name] = ""
                 continue
             doc_id = file_id(data)
@@ -115,13 +113,18 @@ def index_is_current(settings: Settings, embedder: Embedder) -> bool:
 
 def file_ids(docs_dir: Path) -> dict[str, str]:
     """Content hash of every file the index would take, by name ("" when it cannot be read)."""
-    ids = {}
+    return {name: "" if isinstance(data, OSError) else file_id(data) for _, name, data in _files(docs_dir)}
+
+
+def _files(docs_dir: Path) -> Iterator[tuple[Path, str, bytes | OSError]]:
+    """Every file the index would take: its path, its name in the index, and its bytes or why
+    they could not be read."""
     for path in discover(docs_dir):
+        name = path.relative_to(docs_dir).as_posix()
         try:
-            ids[path.relative_to(docs_dir).as_posix()] = file_id(path.read_bytes())
-        except OSError:
-            ids[path.relative_to(docs_dir).as_posix()] = ""
-    return ids
+            yield path, name, path.read_bytes()
+        except OSError as e:
+            yield path, name, e
 
 
 def embed_chunks(embedder: Embedder, chunks: list[Chunk], progress: bool = True) -> np.ndarray:

@@ -3,6 +3,7 @@
 import os
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 
@@ -118,13 +119,15 @@ class Settings:
     allow_upload: bool = field(default_factory=lambda: os.environ.get("QA_READ_ONLY", "") == "")
     auth: str = field(default_factory=lambda: os.environ.get("QA_AUTH", ""))
 
-    @property
+    # Cached: the fields are frozen, and these are asked for on every question. (A cached value
+    # goes into the instance's __dict__, past the frozen __setattr__; eq, hash and repr use the fields.)
+    @cached_property
     def index_path(self) -> Path:
         """The FAISS index folder; with a Milvus store, where this machine's writers take their lock."""
         faiss_path = parse_store(self.store).path if self.store.startswith("faiss://") else None
         return self.index_dir or faiss_path or self.home / "index"
 
-    @property
+    @cached_property
     def store_location(self) -> StoreLocation:
         """`store` parsed; FAISS always lives at `index_path` (--index-dir wins over faiss://PATH)."""
         location = parse_store(self.store)

@@ -30,6 +30,16 @@ SEGMENT_FILES = (".npy", ".jsonl", ".tokens.npz")  # vectors, chunk rows, keywor
 _ROW_FIELDS = tuple(f.name for f in fields(Chunk) if f.name != "doc_name")
 
 
+def chunk_row(chunk: Chunk) -> str:
+    """A chunk as one stored row (JSON), as a FAISS segment and a Milvus collection keep it."""
+    return json.dumps({name: getattr(chunk, name) for name in _ROW_FIELDS}, ensure_ascii=False)
+
+
+def chunk_from_row(doc_name: str, row: str) -> Chunk:
+    """The chunk a stored row holds, under the name the manifest gives its document."""
+    return Chunk(doc_name=doc_name, **json.loads(row))
+
+
 class IndexMissing(Exception):
     """No usable committed index at the path; `qa index build` makes one."""
 
@@ -236,6 +246,10 @@ def _load(folder: Path) -> StoredIndex:
     chunks, vectors = [], [np.zeros((0, manifest.dim), dtype=np.float32)]
     for doc_id, (name, _) in manifest.unique_documents().items():
         segment = read_segment(folder, doc_id, name)
+        if len(segment.vectors) != len(segment.chunks):
+            raise IndexCorrupt(
+                f"索引中 {name} 有 {len(segment.chunks)} 段文字、{len(segment.vectors)} 个向量；请运行 `qa index build --full`"
+            )
         chunks += segment.chunks
         vectors.append(segment.vectors)
         keyword_rows.append(segment.keyword_rows())
@@ -244,17 +258,16 @@ def _load(folder: Path) -> StoredIndex:
 
 
 def read_segment(folder: Path, doc_id: str, doc_name: str) -> Segment:
+    """A document's segment as stored; IndexCorrupt if a file cannot be read. Whether its parts
+    agree in count is for the caller to check (`_load`, `qa index verify`)."""
     vectors_file, rows_file, tokens_file = _segment_files(folder, doc_id)
     try:
         with rows_file.open(encoding="utf-8") as rows:
-            chunks = [Chunk(doc_name=doc_name, **json.loads(line)) for line in rows]
+            chunks = [chunk_from_row(doc_name, line) for line in rows]
         with np.load(tokens_file) as tokens:
-            segment = Segment(doc_id, chunks, np.load(vectors_file), tokens["tokens"], tokens["counts"])
+            return Segment(doc_id, chunks, np.load(vectors_file), tokens["tokens"], tokens["counts"])
     except (OSError, ValueError, EOFError, TypeError, KeyError) as e:
         raise IndexCorrupt(f"索引中 {doc_name} 的文件已损坏（{e}）；请运行 `qa index build --full`") from e
-    if len(segment.vectors) != len(chunks):
-        raise IndexCorrupt(f"索引中 {doc_name} 有 {len(chunks)} 段文字、{len(segment.vectors)} 个向量；请运行 `qa index build --full`")
-    return segment
 
 
 def _segment_files(folder: Path, doc_id: str) -> list[Path]:
@@ -310,7 +323,7 @@ def _write_segment(folder: Path, segment: Segment) -> list[Path]:
     np.save(vectors, np.ascontiguousarray(segment.vectors, dtype=np.float32))
     with rows.open("w", encoding="utf-8") as out:
         for chunk in segment.chunks:
-            out.write(json.dumps({name: getattr(chunk, name) for name in _ROW_FIELDS}, ensure_ascii=False) + "\n")
+            out.write(chunk_row(chunk) + "\n")
     np.savez(tokens, tokens=segment.tokens.astype(np.uint64), counts=segment.token_counts.astype(np.int64))
     return files
 

@@ -1,14 +1,10 @@
 """Check a stored index for consistency and say exactly what is wrong."""
 
-import json
-
-import numpy as np
-
 from index.build import PIPELINE, file_ids
 from index.config import Settings
 from index.embed import Embedder
 from index.tokens import TOKENIZER
-from index.store import SEGMENTS, FolderBackend, IndexBackend, IndexMissing, Manifest, backend_for, current_folder
+from index.store import IndexBackend, IndexMissing, Manifest, backend_for
 
 
 def verify_index(settings: Settings, embedder: Embedder | None = None) -> list[str]:
@@ -35,37 +31,24 @@ def _segment_problems(backend: IndexBackend, manifest: Manifest) -> list[str]:
     problems, seen_ids = [], set()
     for doc_id, (name, entry) in manifest.unique_documents().items():
         try:
-            vectors, rows, token_counts, token_total = _segment_parts(backend, doc_id, name)
-        except (IndexMissing, OSError, ValueError, KeyError, TypeError) as e:
+            segment = backend.read_segment(doc_id, name)
+        except (IndexMissing, OSError, ValueError, KeyError, TypeError) as e:  # a store's rows that do not parse
             problems.append(f"{name}：段文件缺失或损坏（{e}）")
             continue
+        vectors, chunks, token_counts = segment.vectors, segment.chunks, segment.token_counts
         if vectors.shape != (entry.chunks, manifest.dim):
             problems.append(f"{name}：向量形状 {vectors.shape}，清单记录 {entry.chunks}×{manifest.dim}")
-        if len(rows) != entry.chunks:
-            problems.append(f"{name}：段落行数 {len(rows)}，清单记录 {entry.chunks}")
-        if len(token_counts) != entry.chunks or int(token_counts.sum()) != token_total:
+        if len(chunks) != entry.chunks:
+            problems.append(f"{name}：段落行数 {len(chunks)}，清单记录 {entry.chunks}")
+        if len(token_counts) != entry.chunks or int(token_counts.sum()) != len(segment.tokens):
             problems.append(f"{name}：关键词记录 {len(token_counts)} 段，清单记录 {entry.chunks}")
-        ids = {row["id"] for row in rows}
-        if len(ids) != len(rows) or ids & seen_ids:
+        ids = {c.id for c in chunks}
+        if len(ids) != len(chunks) or ids & seen_ids:
             problems.append(f"{name}：段落编号重复")
-        if any(row["doc_id"] != doc_id for row in rows):
+        if any(c.doc_id != doc_id for c in chunks):
             problems.append(f"{name}：段落属于别的文档")
         seen_ids |= ids
     return problems
-
-
-def _segment_parts(backend: IndexBackend, doc_id: str, name: str) -> tuple[np.ndarray, list[dict], np.ndarray, int]:
-    """A document's vectors, chunk rows, tokens per chunk and token total as stored: FAISS segment
-    files read one by one, so that each fault is named; another store's segment as it reads it."""
-    if isinstance(backend, FolderBackend):
-        base = current_folder(backend.path) / SEGMENTS / doc_id
-        vectors = np.load(f"{base}.npy")
-        rows = [json.loads(line) for line in open(f"{base}.jsonl", encoding="utf-8")]
-        with np.load(f"{base}.tokens.npz") as tokens:
-            return vectors, rows, tokens["counts"], len(tokens["tokens"])
-    segment = backend.read_segment(doc_id, name)
-    rows = [{"id": c.id, "doc_id": c.doc_id} for c in segment.chunks]
-    return segment.vectors, rows, segment.token_counts, len(segment.tokens)
 
 
 def _loaded_problems(backend: IndexBackend) -> list[str]:

@@ -33,6 +33,7 @@ class Assistant:
         self._lock = threading.Lock()
         self._folder: str | None = None
         self._retriever: Retriever | None = None
+        self._articles: dict[tuple[str, str], tuple] | None = None  # of self._retriever, once grouped
         self._last_error = ""
 
     def answer(
@@ -63,11 +64,19 @@ class Assistant:
 
     def articles(self) -> dict[tuple[str, str], tuple]:
         """The current index's chunks by article, keyed (document id, headline), each in reading
-        order: what the chat shows as the whole article, and counts."""
+        order: what the chat shows as the whole article, and counts. Grouped once per retriever."""
+        retriever = self._current_retriever()
+        with self._lock:
+            if self._articles is not None and self._retriever is retriever:
+                return self._articles
         found: dict[tuple[str, str], list] = {}
-        for chunk in self._current_retriever().index.store.chunks():
+        for chunk in retriever.index.store.chunks():  # outside the lock: questions go on meanwhile
             found.setdefault((chunk.doc_id, chunk.headline), []).append(chunk)
-        return {key: tuple(sorted(chunks, key=lambda c: c.position)) for key, chunks in found.items()}
+        grouped = {key: tuple(sorted(chunks, key=lambda c: c.position)) for key, chunks in found.items()}
+        with self._lock:
+            if self._retriever is retriever:  # not replaced by a newer index meanwhile
+                self._articles = grouped
+        return grouped
 
     def _current_retriever(self) -> Retriever:
         """The retriever of the committed index; when the index on disk cannot be read (deleted,
@@ -78,6 +87,7 @@ class Assistant:
                 if folder != self._folder:
                     self._retriever = Retriever(open_index(self.settings), self.embedder)
                     self._folder = folder
+                    self._articles = None
             except (IndexMissing, OSError, ValueError, EOFError) as e:
                 if self._retriever is None:
                     raise

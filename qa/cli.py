@@ -193,7 +193,8 @@ def _eval(args) -> int:
         print(report_text(first.summary, first.outcomes))
         if len(first.by_kind) > 1:
             print("\n" + kinds_text(first))
-    folder = args.out or settings.home / "eval" / f"{Path(args.set).stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    run_at = datetime.now()
+    folder = args.out or settings.home / "eval" / f"{Path(args.set).stem}-{run_at:%Y%m%d-%H%M%S}"
     about = {
         "set": args.set,
         "questions": len(questions),
@@ -201,7 +202,7 @@ def _eval(args) -> int:
         "embedder": embedder.name,
         "k": args.k,
         "configurations": ", ".join(e.name for e in evaluations),
-        "run at": datetime.now().isoformat(timespec="seconds"),
+        "run at": run_at.isoformat(timespec="seconds"),
     }
     paths = write_report(Path(folder), evaluations, about)
     written = f"报告已写入 {paths['markdown']}（另有 {paths['json'].name}、{paths['chart'].name}）"
@@ -280,7 +281,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true")
     ask.add_argument("-k", type=int, default=None, help="passages to retrieve")
-    ask.add_argument("--composer", choices=["extractive", "generative"], help="default: $QA_COMPOSER or extractive")
+    ask.add_argument("--composer", choices=COMPOSERS, help="default: $QA_COMPOSER or extractive")
     ask.set_defaults(run=_ask)
     modes = ", ".join(m.value for m in RetrievalMode)
 
@@ -296,7 +297,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--compare",
         help=f"configurations to run side by side, comma-separated: retrieval modes ({modes}), "
-        "composers (extractive, generative) or pairs (hybrid+generative)",
+        f"composers ({', '.join(COMPOSERS)}) or pairs (hybrid+generative)",
     )
     evaluate.add_argument("--out", type=Path, help="report folder (default: var/eval/<set>-<time>/)")
     evaluate.add_argument("--floor", type=Path, help="fail (exit 1) below the floors in this file (eval/floor.json)")

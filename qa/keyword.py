@@ -69,6 +69,18 @@ class KeywordIndex:
         """Tokenise here (tests, benchmarks); a store passes the token ids it kept instead."""
         return cls(ids, [tokenizer(t) for t in texts], tokenizer, **bm25)
 
+    @classmethod
+    def from_rows(
+        cls, rows: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], tokenizer: Tokenizer = DEFAULT, **bm25
+    ) -> "KeywordIndex":
+        """Built from a stored index's keyword rows (`StoredIndex.keyword_rows`: per segment, chunk
+        ids, token ids end to end, tokens per chunk), as a reader does once when it loads."""
+        index = cls(tokenizer=tokenizer, **bm25)
+        for ids, tokens, counts in rows:
+            index.add_packed(ids, tokens, counts)
+        index.build()
+        return index
+
     def add(self, ids: Iterable[int], tokens: Iterable[Sequence[str] | np.ndarray]) -> None:
         """Chunks with their tokens: each a list of strings or an array of ids from `encode`."""
         ids = np.fromiter(ids, dtype=np.int64)

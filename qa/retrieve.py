@@ -37,10 +37,7 @@ class Retriever:
             )
         self.index = index
         self._embedder = embedder
-        self._keyword = KeywordIndex()
-        for ids, tokens, counts in index.keyword_rows:
-            self._keyword.add_packed(ids, tokens, counts)
-        self._keyword.build()
+        self._keyword = KeywordIndex.from_rows(index.keyword_rows)
 
     def search(self, question: str, k: int, mode: RetrievalMode = RetrievalMode.HYBRID) -> list[Hit]:
         if mode is RetrievalMode.KEYWORD:

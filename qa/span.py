@@ -32,11 +32,11 @@ _LIST_SEPARATOR = re.compile(r"^(?:以及|[、和及与,，\s])*$")
 _ITEM_SEPARATOR = re.compile(r"以及|[、和及与]")
 _LEAD = re.compile(r"^(?:分别|已经|已|都|共|累计|仍然|仍|还|了|是|为|的|达到|达|到|有|在|以|于|与|和|对|向|从|列|排名|排|叫做|叫|称为|位于|源自|源于|来自|自)+")
 _TRAIL = re.compile(r"(?:的|了|等|是|关口|大关|[于在]\d{1,2}月)+$")
-MAX_SHORT = 24
+MAX_SHORT = 24  # longer than this, the span is a clause, not a short answer
 _RIGHT_SKIP = 4
 # The aligned span is where the fact most likely stands, right after the question's words most of all.
 _SPAN_BONUS = 0.2
-_NEXT_BONUS = 0.6  # longer than this, the span is a clause, not a short answer
+_NEXT_BONUS = 0.6
 
 
 @dataclass(frozen=True)
@@ -111,11 +111,12 @@ def fitting_facts(question: Question, sentence: str) -> list[tuple[int, str]]:
     return [
         (start, found)
         for start, found in facts(question.kind, sentence)
-        if not any(_bare(found) in t for t in question.terms) and _unit_fits(question, found)
+        if not any(_figure_of(found) in t for t in question.terms) and _unit_fits(question, found)
     ]
 
 
-def _bare(fact: str) -> str:
+def _figure_of(fact: str) -> str:
+    """«近1.5亿人次» → 1.5亿人次: what a question naming the figure would write."""
     return fact.lstrip("近约超逾第")
 
 

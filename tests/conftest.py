@@ -14,6 +14,8 @@ from index import Settings
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 SEED_FILE = SEEDS / "000_4734283b9fcbc3a1.txt"
+# How CI evaluates the seed set (eval/floor.json's configuration): set, k, retrieval mode, composer.
+SEED_EVAL = ("eval/sets/seed.jsonl", 5, "hybrid", "extractive")
 
 
 def pytest_configure(config):
@@ -92,3 +94,12 @@ def real_assistant(tmp_path_factory):
     embedder = make_embedder(settings)
     build_index(settings, embedder, progress=False)
     return Assistant(settings, embedder)
+
+
+@pytest.fixture(scope="session")
+def seed_evaluation(real_assistant):
+    """The seed set evaluated on the real model as SEED_EVAL says, once for the floor and the Milvus tests."""
+    from eval import evaluate_config, load_set
+
+    path, k, mode, composer = SEED_EVAL
+    return evaluate_config(real_assistant, load_set(ROOT / path), k, mode, composer)

@@ -5,20 +5,17 @@ import pytest
 from index import read_manifest
 from qa.text import squash
 
-
-@pytest.fixture(scope="module")
-def assistant(real_assistant):  # built once in conftest, shared with test_quality_floor.py
-    return real_assistant
+# real_assistant: built once in conftest, shared with test_quality_floor.py and test_milvus.py
 
 
-def test_the_index_records_the_real_model(assistant):
-    manifest = read_manifest(assistant.settings.index_path)
-    assert manifest.embedder == assistant.embedder.name and manifest.dim == 384
-    assert manifest.fingerprint == assistant.embedder.fingerprint
+def test_the_index_records_the_real_model(real_assistant):
+    manifest = read_manifest(real_assistant.settings.index_path)
+    assert manifest.embedder == real_assistant.embedder.name and manifest.dim == 384
+    assert manifest.fingerprint == real_assistant.embedder.fingerprint
 
 
-def test_canonical_question(assistant):
-    result = assistant.answer("上半年代销工银瑞信基金多少？")
+def test_canonical_question(real_assistant):
+    result = real_assistant.answer("上半年代销工银瑞信基金多少？")
     assert result.short == "1096亿元"
     assert result.text.startswith("1096亿元")
     [citation] = result.citations
@@ -30,9 +27,9 @@ def test_canonical_question(assistant):
     "question, expected",
     [("个贷不良率是多少？", "0.39%"), ("软件园支行行长是谁？", "刘志方"), ("工行以多少营业总收入进入世界500强？", "1771亿美元")],
 )
-def test_real_questions(assistant, question, expected):
-    assert assistant.answer(question).short == expected
+def test_real_questions(real_assistant, question, expected):
+    assert real_assistant.answer(question).short == expected
 
 
-def test_abstains_on_what_the_newsletter_does_not_say(assistant):
-    assert assistant.answer("工行员工总数是多少？").abstained
+def test_abstains_on_what_the_newsletter_does_not_say(real_assistant):
+    assert real_assistant.answer("工行员工总数是多少？").abstained

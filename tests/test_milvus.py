@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from pymilvus import MilvusClient
 
-from eval import evaluate, load_set
+from eval import evaluate_config, load_set
 from index import (
     Settings,
     StoreUnavailable,
@@ -29,7 +29,7 @@ from index.config import parse_store
 from index.milvus import release
 from qa import Assistant
 from qa.cli import main
-from tests.conftest import NEW_ISSUE, ROOT, CountingEmbedder
+from tests.conftest import NEW_ISSUE, ROOT, SEED_EVAL, CountingEmbedder
 
 QUESTIONS = ["上半年代销工银瑞信基金多少？", "个贷不良率是多少？", "工行位列世界500强第几位？", "厦门分行"]
 
@@ -277,16 +277,16 @@ def test_a_milvus_lite_file_in_use_by_another_process_is_named(settings, tmp_pat
         release(parse_store(f"milvus://{path}/chunks"))
 
 
-def test_the_seed_eval_gives_the_same_figures_on_faiss_and_milvus(real_assistant, tmp_path):
+def test_the_seed_eval_gives_the_same_figures_on_faiss_and_milvus(real_assistant, seed_evaluation, tmp_path):
     """Real embedder; the seed index copied into milvus-lite, not embedded again."""
     uri = f"milvus://{tmp_path}/e2e.db/seed"
     try:
         migrate_index(real_assistant.settings, uri)
         on_milvus = Assistant(real_assistant.settings.with_(store=uri), real_assistant.embedder)
-        questions = load_set(ROOT / "eval" / "sets" / "seed.jsonl")
-        # Hybrid: Milvus's dense search and the keyword index beside it, fused.
-        faiss_summary, faiss_outcomes = evaluate(real_assistant, questions, mode="hybrid")
-        milvus_summary, milvus_outcomes = evaluate(on_milvus, questions, mode="hybrid")
+        # Hybrid: Milvus's dense search and the keyword index beside it, fused; FAISS's run is conftest's.
+        faiss_summary, faiss_outcomes = seed_evaluation.summary, seed_evaluation.outcomes
+        on_milvus_run = evaluate_config(on_milvus, load_set(ROOT / SEED_EVAL[0]), *SEED_EVAL[1:])
+        milvus_summary, milvus_outcomes = on_milvus_run.summary, on_milvus_run.outcomes
         scores = [k for k in faiss_summary if not k.startswith("latency")]
         assert {k: round(faiss_summary[k], 3) for k in scores} == {k: round(milvus_summary[k], 3) for k in scores}
         assert [(o.rank, o.got) for o in faiss_outcomes] == [(o.rank, o.got) for o in milvus_outcomes]

@@ -3,7 +3,6 @@ survives a reload; the index with uploads; settings; 👍/👎 feedback."""
 
 import logging
 import os
-import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,7 +10,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 
 import gradio as gr  # noqa: E402
 
-from index import IndexBusy, IndexMissing, current_generation, read_manifest, update_index  # noqa: E402
+from index import IndexBusy, IndexMissing, read_manifest, update_index  # noqa: E402
 from index.load import SUPPORTED_SUFFIXES  # noqa: E402
 from qa import Assistant, ModelMismatch, QuestionError  # noqa: E402
 from qa.generate import ComposerUnavailable  # noqa: E402
@@ -94,7 +93,6 @@ a.qa-cite:hover, a.qa-ref:hover, a.qa-more:hover, a.qa-back:hover { text-decorat
 def build_app(assistant: Assistant) -> gr.Blocks:
     settings = assistant.settings
     conversations = Conversations(settings.history_dir)
-    articles = _ArticleCache(assistant)
 
     # Conversations ------------------------------------------------------------------------------
 
@@ -148,7 +146,6 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         yield "", shown + [{"role": "assistant", "content": render.pending_html()}], gr.skip(), saved, gr.skip()
         turn, keep = Turn(question=question, mode=mode, k=int(k), asked_at=now()), ""
         try:
-            result = None
             try:
                 for result in assistant.stream(question, int(k), mode, composer):
                     if result.draft:
@@ -165,12 +162,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         except Exception as e:  # the chat must answer something; the log keeps the details
             log.exception("answering %r failed", question)
             turn = replace(turn, error=f"系统出错，暂时无法回答（{type(e).__name__}）。请稍后再试。")
-        index = conversations.append(conversation, turn)
-        turns = conversations.load(conversation)
+        turns = conversations.add(conversation, turn)
         yield (
             keep,
             messages(conversation, turns),
-            render.sources_html(turn, conversation, index) if turn.answer else gr.skip(),
+            render.sources_html(turn, conversation, len(turns) - 1) if turn.answer else gr.skip(),
             saved,
             gr.update(choices=choices(saved), value=conversation),
         )
@@ -192,7 +188,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         if n not in sources:
             return render.sources_html(turn, conversation, index)
         chunk, quote = sources[n]
-        whole = articles.get(chunk)
+        try:
+            whole = assistant.articles().get((chunk.doc_id, chunk.headline), ())
+        except IndexMissing:
+            whole = ()
         return render.article_html(chunk, quote, whole, render.action("cite", conversation, index, n))
 
     # Feedback ----------------------------------------------------------------------------------
@@ -227,7 +226,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         except IndexMissing as e:
             return render.index_html(None, 0, str(e))
         try:
-            count = articles.count()
+            count = len(assistant.articles())
         except IndexMissing:  # gone between the two reads
             count = 0
         return render.index_html(manifest, count)
@@ -247,9 +246,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     def on_rescan(progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="扫描文档目录")
         report, error = reindex()
-        if report is None:
-            return f'<div class="qa-report"><p class="qa-bad">更新索引失败：{render.text(error)}</p></div>', index_panel()
-        return render.update_html(report), index_panel()
+        return render.update_html(report, error), index_panel()
 
     def reindex():
         """(report, "") or (None, why not); the files stay in the folder for the next update either way."""
@@ -347,32 +344,6 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             files.upload(on_upload, [files], outputs, concurrency_limit=1, show_progress_on=[files])
             rescan.click(on_rescan, None, outputs[:2], concurrency_limit=1, show_progress_on=[stats])
     return app
-
-
-class _ArticleCache:
-    """The index's articles, grouped once per committed generation."""
-
-    def __init__(self, assistant: Assistant):
-        self._assistant = assistant
-        self._lock = threading.Lock()
-        self._generation: str | None = None
-        self._articles: dict = {}
-
-    def _current(self) -> dict:
-        generation = current_generation(self._assistant.settings)
-        with self._lock:
-            if generation != self._generation:
-                self._articles, self._generation = self._assistant.articles(), generation
-            return self._articles
-
-    def get(self, chunk) -> tuple:
-        try:
-            return self._current().get((chunk.doc_id, chunk.headline), ())
-        except IndexMissing:
-            return ()
-
-    def count(self) -> int:
-        return len(self._current())
 
 
 def _clean(saved) -> dict:

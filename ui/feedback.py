@@ -12,14 +12,14 @@ from ui.history import Turn, now
 _lock = threading.Lock()
 
 
-def feedback_record(turn: Turn, rating: str, conversation: str, index: int, comment: str = "", id: str = "") -> dict:
+def feedback_record(turn: Turn, rating: str, conversation: str, index: int) -> dict:
     """One line of the feedback file; `rating` is "up", "down" or "withdrawn"."""
     answer = turn.answer
     return {
-        "id": id or secrets.token_hex(8),
+        "id": secrets.token_hex(8),
         "time": now(),
         "rating": rating,
-        "comment": comment,
+        "comment": "",
         "conversation": conversation,
         "turn": index,
         "question": turn.question,

@@ -39,11 +39,13 @@ def valid_id(value) -> bool:
 
 
 class Conversations:
-    """Conversation files under one folder: <id>.json, replaced whole and atomically on each turn."""
+    """Conversation files under one folder: <id>.json, replaced whole and atomically on each turn.
+    Titles are kept once read: a conversation's first question never changes."""
 
     def __init__(self, folder: Path):
         self.folder = folder
         self._lock = threading.Lock()
+        self._titles: dict[str, str] = {}
 
     def load(self, conversation: str) -> list[Turn]:
         """The turns of a conversation; none for an unknown, invalid or unreadable id."""
@@ -51,25 +53,36 @@ class Conversations:
             return []
         try:
             raw = json.loads((self.folder / f"{conversation}.json").read_text("utf-8"))
-            return [turn_from_dict(t) for t in raw["turns"]]
+            turns = [turn_from_dict(t) for t in raw["turns"]]
         except (OSError, ValueError, KeyError, TypeError):
             return []
+        self._remember_title(conversation, turns)
+        return turns
 
     def append(self, conversation: str, turn: Turn) -> int:
         """Add a turn; returns its index in the conversation."""
+        return len(self.add(conversation, turn)) - 1
+
+    def add(self, conversation: str, turn: Turn) -> list[Turn]:
+        """Add a turn; returns the conversation's turns, the new one last."""
         if not valid_id(conversation):
             raise ValueError(f"invalid conversation id {conversation!r}")
         with self._lock:
             turns = self.load(conversation) + [turn]
             self._write(conversation, turns)
-        return len(turns) - 1
+        self._remember_title(conversation, turns)
+        return turns
 
     def title(self, conversation: str) -> str:
-        turns = self.load(conversation)
-        if not turns:
-            return ""
-        first = turns[0].question.strip().replace("\n", " ")
-        return first if len(first) <= 30 else first[:29] + "…"
+        """The first question, cut to fit a list; "" for an unknown or empty conversation."""
+        if conversation not in self._titles:
+            self.load(conversation)
+        return self._titles.get(conversation, "")
+
+    def _remember_title(self, conversation: str, turns: list[Turn]) -> None:
+        if turns and conversation not in self._titles:
+            first = turns[0].question.strip().replace("\n", " ")
+            self._titles[conversation] = first if len(first) <= 30 else first[:29] + "…"
 
     def _write(self, conversation: str, turns: list[Turn]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

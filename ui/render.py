@@ -7,11 +7,10 @@ class but drops data attributes and handlers.
 """
 
 import re
+from dataclasses import replace
 from datetime import datetime
-from pathlib import PurePosixPath
 
 from index import BuildReport, Chunk, Manifest
-from index.records import NEWSLETTER
 from qa import Answer
 from ui.history import Turn
 from ui.upload import Stored, UploadRefused
@@ -63,8 +62,15 @@ def shown_sources(answer: Answer) -> tuple[str, list[tuple[int, Chunk, str]]]:
     return SOURCES_HEADING, [(c.n, c.chunk, c.quote) for c in answer.citations]
 
 
-def issue_of(chunk: Chunk) -> str:
-    return PurePosixPath(chunk.doc_name).stem
+def _title(chunk: Chunk) -> tuple[str, str, str]:
+    """A chunk's article in the words of its citation label, in parts: the title (《headline》, or
+    the source when there is no headline), the caption marker that follows it, and the source
+    (工行通讯 and the issue)."""
+    source = replace(chunk, headline="").citation_label
+    if not chunk.headline:
+        return source, "", source
+    title = f"《{chunk.headline}》"
+    return title, chunk.citation_label.removeprefix(title).removesuffix(f"· {source}"), source
 
 
 # The chat ------------------------------------------------------------------------------------
@@ -147,14 +153,13 @@ def sources_html(turn: Turn, conversation: str, index: int, focus: int | None = 
 
 
 def _card(n: int, chunk: Chunk, quote: str, conversation: str, index: int, opened: bool, focused: bool) -> str:
-    title = f"《{chunk.headline}》" if chunk.headline else chunk.citation_label
+    title, marker, source = _title(chunk)
     pieces = {}
     for part, value in (("title", title), ("section", chunk.section), ("text", chunk.text), ("byline", chunk.byline)):
         pieces[part], found = _marked(value, quote)
         quote = "" if found else quote  # the first occurrence only
-    if chunk.kind == "caption":
-        pieces["title"] += "（图片说明）"
-    meta = [f"{text(NEWSLETTER)} {text(issue_of(chunk))}"]
+    pieces["title"] += text(marker)
+    meta = [text(source)]
     if chunk.page:
         meta.append(text(chunk.page))
     if chunk.section:
@@ -172,9 +177,10 @@ def _card(n: int, chunk: Chunk, quote: str, conversation: str, index: int, opene
 def article_html(chunk: Chunk, quote: str, chunks: tuple[Chunk, ...], back: str) -> str:
     """The whole article the cited chunk comes from, the cited sentence marked where the chunk
     stands; when the index no longer holds the article, the passage saved with the answer."""
-    title, found = _marked(f"《{chunk.headline}》" if chunk.headline else chunk.citation_label, quote)
+    title, _, source = _title(chunk)
+    title, found = _marked(title, quote)
     quote = "" if found else quote
-    meta = [f"{text(NEWSLETTER)} {text(issue_of(chunk))}"] + ([text(chunk.page)] if chunk.page else [])
+    meta = [text(source)] + ([text(chunk.page)] if chunk.page else [])
     head = (
         f'<div class="qa-panel qa-article"><a class="qa-back" href="{back}">← 返回出处</a>'
         f'<h3 class="qa-article-title">{title}</h3><p class="qa-meta">{" · ".join(meta)}</p>'
@@ -286,8 +292,10 @@ def upload_html(stored: list[Stored], refused: list[UploadRefused], report: Buil
     return f'<div class="qa-report"><p>{text(summary)}</p><ul>{"".join(lines)}</ul></div>'
 
 
-def update_html(report: BuildReport) -> str:
-    """After rescanning the documents folder by hand."""
+def update_html(report: BuildReport | None, error: str = "") -> str:
+    """After rescanning the documents folder by hand; `error` when the update failed (no report)."""
+    if report is None:
+        return f'<div class="qa-report"><p class="qa-bad">更新索引失败：{text(error)}</p></div>'
     changes = [("新增", report.added), ("更新", report.replaced), ("移除", report.removed)]
     lines = [f'<li class="qa-ok">{label} {text(name)}</li>' for label, names in changes for name in names]
     lines += [f'<li class="qa-bad">✘ {text(e.path.name)}：{text(e.reason)}</li>' for e in report.errors]

@@ -1,7 +1,6 @@
 """Files uploaded in the chat, checked and stored in the documents folder, never anywhere else."""
 
 import errno
-import hashlib
 import os
 import re
 import secrets
@@ -10,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index import LoadError, Settings
-from index.load import SUPPORTED_SUFFIXES, discover, parse_document
+from index.load import SUPPORTED_SUFFIXES, discover, file_id, parse_document
 
 # Whole name at most this many UTF-8 bytes: well inside the 255 of common file systems, with room
 # for a « (2)» when the name is taken.
@@ -73,7 +72,7 @@ def store_upload(source: Path, original: str, settings: Settings, known: dict[st
         raise UploadRefused(shown, f"无法读取上传的文件（{e.strerror or e}）") from e
     docs = settings.docs_dir
     known = document_hashes(docs) if known is None else known
-    digest = hashlib.sha256(data).hexdigest()
+    digest = file_id(data)
     if digest in known:
         raise UploadRefused(shown, f"与已有的文件 {known[digest]} 内容相同，未重复加入")
     try:
@@ -102,26 +101,29 @@ def store_uploads(files: list[tuple[Path, str]], settings: Settings) -> tuple[li
     return stored, refused
 
 
-_hash_cache: dict[Path, tuple[int, int, str]] = {}
+# Per documents folder: path → (size, mtime, content hash) of the files listed at the last call.
+_hash_cache: dict[Path, dict[Path, tuple[int, int, str]]] = {}
 
 
 def document_hashes(docs_dir: Path) -> dict[str, str]:
-    """Content hash → name of every file the index would take from the folder; a file unchanged
-    since the last call (size, mtime) is not read again."""
+    """Content hash (the index's file id) → name of every file the index would take from the
+    folder; a file unchanged since the last call (size, mtime) is not read again."""
     docs_dir.mkdir(parents=True, exist_ok=True)
+    cached, kept = _hash_cache.get(docs_dir, {}), {}
     found = {}
     for path in discover(docs_dir):
         try:
             stat = path.stat()
-            cached = _hash_cache.get(path)
-            if cached and cached[:2] == (stat.st_size, stat.st_mtime_ns):
-                digest = cached[2]
+            known = cached.get(path)
+            if known and known[:2] == (stat.st_size, stat.st_mtime_ns):
+                digest = known[2]
             else:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                _hash_cache[path] = (stat.st_size, stat.st_mtime_ns, digest)
+                digest = file_id(path.read_bytes())
+            kept[path] = (stat.st_size, stat.st_mtime_ns, digest)
         except OSError:
             continue
         found.setdefault(digest, path.relative_to(docs_dir).as_posix())
+    _hash_cache[docs_dir] = kept  # files no longer listed are dropped
     return found
 
 
