@@ -115,7 +115,7 @@ def _fingerprint(paths: Sequence[Path], root: Path) -> str:
 def load_corpus(name: str, embedder: Embedder, chunk_size: int, chunk_overlap: int = 50) -> Corpus:
     """The corpus indexed by the project's pipeline (cached), its answerable questions and their vectors."""
     docs, set_path = CORPORA[name]
-    key = f"{name}-{_fingerprint(discover(docs), docs)}-{embedder.fingerprint}-c{chunk_size}o{chunk_overlap}"
+    key = f"{name}-{_fingerprint(discover(docs).files, docs)}-{embedder.fingerprint}-c{chunk_size}o{chunk_overlap}"
     settings = Settings(
         docs_dir=docs,
         home=CACHE / key,

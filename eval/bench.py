@@ -133,7 +133,7 @@ def measure_indexing(
     embedder: Embedder, corpus: Path, files: int, rounds: int, say: Callable[[str], None]
 ) -> tuple[Indexing, np.ndarray, float]:
     """Build an index of the corpus's first files, then embed the same texts with the embedder alone."""
-    chosen = discover(corpus)[:files]
+    chosen = discover(corpus).files[:files]
     if not chosen:
         raise FileNotFoundError(f"没有可索引的文件：{corpus}")
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:

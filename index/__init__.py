@@ -3,7 +3,7 @@
 from index.build import BuildReport, build_index, ensure_index, index_is_current, update_index
 from index.config import Settings
 from index.embed import Embedder, make_embedder
-from index.load import LoadError
+from index.load import Limits, Listing, LoadError, discover
 from index.migrate import migrate_index
 from index.records import Article, Chunk, Document, Paragraph
 from index.store import (
@@ -29,6 +29,8 @@ __all__ = [
     "IndexBusy",
     "IndexMissing",
     "IndexWriteError",
+    "Limits",
+    "Listing",
     "LoadError",
     "Manifest",
     "Paragraph",
@@ -37,6 +39,7 @@ __all__ = [
     "StoredIndex",
     "build_index",
     "current_generation",
+    "discover",
     "ensure_index",
     "index_is_current",
     "make_embedder",

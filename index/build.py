@@ -1,13 +1,15 @@
 """Build and update the stored index from a documents folder: load → clean → split → embed → store.
 
 Documents are compared by content hash: only new or changed files are split and embedded;
-unchanged and renamed files keep their stored segment; deleted files drop out.
+unchanged and renamed files keep their stored segment; deleted files drop out. A stored
+segment that no longer matches its checksums is never carried into the next generation: its
+document is read and embedded again from the file.
 """
 
 import importlib.metadata
 import platform
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from tqdm import tqdm
 
 from index.config import Settings
 from index.embed import Embedder
-from index.load import LoadError, discover, file_id, parse_document
+from index.load import Limits, Listing, LoadError, discover, file_id, parse_document, read_file
 from index.records import Chunk
 from index.split import split_document
 from index.tokens import TOKENIZER, chunk_tokens
@@ -35,7 +37,8 @@ class BuildReport:
     replaced: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    errors: list[LoadError] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)  # damaged in the index, embedded again from the file
+    errors: list[LoadError] = field(default_factory=list)  # skipped files, each with its reason
     chunks_embedded: int = 0
     documents: int = 0  # in the index after the update
     chunks: int = 0
@@ -55,26 +58,31 @@ def update_index(settings: Settings, embedder: Embedder, progress: bool = True, 
     """Bring the index in line with the documents folder, embedding only what is new.
 
     An index built with another model, pipeline, tokenizer or splitter setting is rebuilt whole. A file
-    that cannot be read is reported and left out; it never takes the others down with it.
+    that cannot be read, or costs more to read than `Limits.of(settings)` allows, is reported and
+    left out; it never takes the others down with it.
     """
-    backend = backend_for(settings)
+    backend, limits = backend_for(settings), Limits.of(settings)
     with backend.lock(settings.lock_timeout):
+        listing = discover(settings.docs_dir)  # once the lock is ours: the folder as it is now
         previous = None if full else _compatible_manifest(settings, embedder, backend)
-        known = {e.id: e for e in previous.documents.values()} if previous else {}
+        damaged = _damaged(backend, previous)
+        known = {e.id: e for e in previous.documents.values() if e.id not in damaged} if previous else {}
         report, entries, skipped, segments = BuildReport(), {}, {}, {}
-        for path, name, data in _files(settings.docs_dir):
-            if isinstance(data, OSError):
-                report.errors.append(LoadError(path, f"无法读取文件（{data.strerror or data}）"))
+        for error in listing.refused:
+            report.errors.append(error)
+            skipped[_name(error.path, settings.docs_dir)] = ""
+        for path, name, data in _files(settings.docs_dir, listing, limits):
+            if isinstance(data, LoadError):
+                report.errors.append(data)
                 skipped[name] = ""
                 continue
             doc_id = file_id(data)
             if doc_id in known or doc_id in segments:
-                chunks = known[doc_id].chunks if doc_id in known else len(segments[doc_id])
-                entries[name] = DocumentEntry(id=doc_id, chunks=chunks)
+                entries[name] = known[doc_id] if doc_id in known else DocumentEntry(doc_id, len(segments[doc_id]))
                 report.unchanged.append(name)
                 continue
             try:
-                doc = parse_document(data, path, settings.docs_dir, int(settings.max_file_mb * 2**20))
+                doc = parse_document(data, path, settings.docs_dir, limits)
             except LoadError as e:
                 report.errors.append(e)
                 skipped[name] = doc_id
@@ -82,16 +90,19 @@ def update_index(settings: Settings, embedder: Embedder, progress: bool = True, 
             segments[doc_id] = split_document(doc, settings.chunk_size, settings.chunk_overlap)
             entries[name] = DocumentEntry(id=doc_id, chunks=len(segments[doc_id]))
             in_previous = previous is not None and name in previous.documents
-            (report.replaced if in_previous else report.added).append(name)
+            (report.repaired if doc_id in damaged else report.replaced if in_previous else report.added).append(name)
         report.removed = sorted(set(previous.documents) - set(entries)) if previous else []
-        manifest = _manifest(settings, embedder, entries, skipped, previous)
-        report.documents, report.chunks = len(entries), manifest.chunk_count
-        if previous is not None and _same_content(previous, manifest):
+        report.documents = len(entries)
+        report.chunks = sum(e.chunks for e in {e.id: e for e in entries.values()}.values())  # a copy counts once
+        if previous is not None and not segments and _same_files(previous, entries, skipped):
             return report
         new = [c for chunks in segments.values() for c in chunks]
         vectors = embed_chunks(embedder, new, progress)
         report.chunks_embedded = len(new)
-        report.folder = backend.commit(manifest, _segments(segments, vectors))
+        fresh = _segments(segments, vectors)
+        checksums = {s.doc_id: s.checksums() for s in fresh}
+        entries = {n: replace(e, checksums=checksums[e.id]) if e.id in checksums else e for n, e in entries.items()}
+        report.folder = backend.commit(_manifest(settings, embedder, entries, skipped, previous), fresh)
         return report
 
 
@@ -108,23 +119,49 @@ def index_is_current(settings: Settings, embedder: Embedder) -> bool:
     if manifest is None:
         return False
     seen = {name: entry.id for name, entry in manifest.documents.items()} | manifest.skipped
-    return seen == file_ids(settings.docs_dir)
+    return seen == file_ids(settings)
 
 
-def file_ids(docs_dir: Path) -> dict[str, str]:
-    """Content hash of every file the index would take, by name ("" when it cannot be read)."""
-    return {name: "" if isinstance(data, OSError) else file_id(data) for _, name, data in _files(docs_dir)}
+def file_ids(settings: Settings) -> dict[str, str]:
+    """Content hash of every file the index would take, by name; "" for what it cannot or will
+    not read (a link, a file over the size limit), as the manifest records it among the skipped."""
+    docs_dir, listing = settings.docs_dir, discover(settings.docs_dir)
+    found = {_name(e.path, docs_dir): "" for e in listing.refused}
+    for _, name, data in _files(docs_dir, listing, Limits.of(settings)):
+        found[name] = "" if isinstance(data, LoadError) else file_id(data)
+    return found
 
 
-def _files(docs_dir: Path) -> Iterator[tuple[Path, str, bytes | OSError]]:
-    """Every file the index would take: its path, its name in the index, and its bytes or why
-    they could not be read."""
-    for path in discover(docs_dir):
-        name = path.relative_to(docs_dir).as_posix()
+def _files(docs_dir: Path, listing: Listing, limits: Limits) -> Iterator[tuple[Path, str, bytes | LoadError]]:
+    """Every file of the listing: its path, its name in the index, and its bytes or why they
+    could not be read. A file that has gone since it was listed is not there."""
+    for path in listing.files:
+        name = _name(path, docs_dir)
         try:
-            yield path, name, path.read_bytes()
-        except OSError as e:
+            yield path, name, read_file(path, docs_dir, limits)
+        except FileNotFoundError:
+            continue
+        except LoadError as e:
             yield path, name, e
+        except OSError as e:
+            yield path, name, LoadError(path, f"无法读取文件（{e.strerror or e}）")
+
+
+def _name(path: Path, docs_dir: Path) -> str:
+    return path.relative_to(docs_dir).as_posix()
+
+
+def _damaged(backend: IndexBackend, manifest: Manifest | None) -> dict[str, list[str]]:
+    """The committed documents whose stored segment fails its checks, by id, with the problems:
+    they are embedded again rather than carried (hard-linked) into the next generation."""
+    if manifest is None:
+        return {}
+    found = {}
+    for doc_id, (name, entry) in manifest.unique_documents().items():
+        problems = backend.check_segment(doc_id, name, entry, manifest.dim)
+        if problems:
+            found[doc_id] = problems
+    return found
 
 
 def embed_chunks(embedder: Embedder, chunks: list[Chunk], progress: bool = True) -> np.ndarray:
@@ -171,11 +208,16 @@ def _compatible_manifest(settings: Settings, embedder: Embedder, backend: IndexB
         manifest.chunk_size,
         manifest.chunk_overlap,
     ) == (embedder.fingerprint, PIPELINE, TOKENIZER, settings.chunk_size, settings.chunk_overlap)
-    return manifest if same_build else None
+    # An index written before segments carried checksums cannot be checked: rebuilt whole, once.
+    checked = all(entry.checksums for entry in manifest.documents.values())
+    return manifest if same_build and checked else None
 
 
-def _same_content(a: Manifest, b: Manifest) -> bool:
-    return (a.documents, a.skipped) == (b.documents, b.skipped)
+def _same_files(manifest: Manifest, entries: dict[str, DocumentEntry], skipped: dict[str, str]) -> bool:
+    """Whether the folder holds what the manifest says, name for name and id for id."""
+    return {n: e.id for n, e in manifest.documents.items()} == {n: e.id for n, e in entries.items()} and (
+        manifest.skipped == skipped
+    )
 
 
 def _manifest(

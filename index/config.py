@@ -103,7 +103,12 @@ class Settings:
     retrieval: str = field(default_factory=lambda: os.environ.get("QA_RETRIEVAL", "hybrid"))
     max_question_chars: int = 500
     lock_timeout: float = 600.0  # seconds a second writer waits for the first
-    max_file_mb: float = 20.0  # larger files are refused with a message, not indexed for hours
+    # What one file may cost to read (index/load.py); over any of them it is refused with the figure
+    # and the limit, and the rest of the batch goes in. A 100-page issue is ~300–500k characters
+    # (the 4-page seed: 7k), so 600k fits one comfortably and bounds embedding at ~2,800 chunks.
+    max_file_mb: float = 20.0  # bytes on disk, checked with stat before anything is read
+    max_file_chars: int = 600_000  # characters extracted, counted while extracting
+    max_read_seconds: float = 120.0  # extracting, cleaning and reading the articles of one file
     # Below this share of the question's key terms found in a passage, the composer abstains.
     min_support: float = 0.3
     # extractive (default, nothing to download) or generative (an OpenAI-compatible endpoint).
@@ -118,6 +123,16 @@ class Settings:
     # The chat: read-only users may not upload or reindex; "user:password" turns on a login.
     allow_upload: bool = field(default_factory=lambda: os.environ.get("QA_READ_ONLY", "") == "")
     auth: str = field(default_factory=lambda: os.environ.get("QA_AUTH", ""))
+    # Gradio's temp folder (home/uploads) keeps an upload this many seconds; the chat has read
+    # it long before, and the sweeper (ui/guard.py) then removes it.
+    upload_max_age: float = 3600.0
+    # After this many wrong passwords from one address its next login waits login_base_delay
+    # seconds, doubled by each further failure up to login_max_delay; an address's failures are
+    # forgotten login_window seconds after its last one, or at once when it logs in.
+    login_max_failures: int = 3
+    login_base_delay: float = 10.0
+    login_max_delay: float = 300.0
+    login_window: float = 900.0
 
     # Cached: the fields are frozen, and these are asked for on every question. (A cached value
     # goes into the instance's __dict__, past the frozen __setattr__; eq, hash and repr use the fields.)

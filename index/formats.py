@@ -1,23 +1,51 @@
-"""Plain-text extraction from newsletter issues delivered as PDF, Word (.docx) or HTML."""
+"""Plain-text extraction from newsletter issues delivered as text, PDF, Word (.docx) or HTML,
+within a budget of characters and seconds per file."""
 
 from __future__ import annotations
 
 import codecs
 import io
+import math
 import re
 import statistics
+import time
+import unicodedata
 import zipfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from xml.etree import ElementTree
+from xml.parsers import expat
 
 
 class FormatError(Exception):
-    """The file cannot be turned into text; the message says why in plain words."""
+    """The file cannot be turned into text; the message says why in plain Chinese words."""
 
+
+@dataclass(frozen=True)
+class Budget:
+    """What one file may cost to read: characters extracted and seconds spent."""
+
+    max_chars: int
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    def check(self, chars: int) -> None:
+        """Raise FormatError when `chars` extracted so far exceed max_chars, or when more than
+        `seconds` have passed since `started`. Extractors call it as text accumulates, so a
+        file stops costing soon after it is over budget, not after it has been read whole."""
+        if chars > self.max_chars:
+            raise FormatError(f"文字过多（已读出 {chars:,} 字，超过 {self.max_chars:,.0f} 字的上限）")
+        if time.monotonic() - self.started > self.seconds:
+            raise FormatError(f"读取超时（超过 {self.seconds:g} 秒）")
+
+
+# For callers that read trusted files (benchmarks, tests): nothing is ever over budget.
+NO_BUDGET = Budget(max_chars=math.inf, seconds=math.inf)
 
 PARAGRAPH_SEP = "\n\n"
 PAGE_SEP = "\f"  # pages are joined by exactly one form feed: page n = text.split("\f")[n-1]
+TEXT_SUFFIXES = (".txt", ".md")  # hard-wrapped plain text: line breaks inside paragraphs are not paragraph ends
 
 
 def _cjk(ch: str) -> bool:
@@ -55,10 +83,109 @@ def _squeeze(text: str) -> str:
     return out
 
 
-def _require_text(text: str, what: str) -> str:
+def _finished(text: str, budget: Budget, empty: str) -> str:
+    """The extracted text, refused with `empty` when there is none, and charged to the budget."""
     if not text.strip():
-        raise FormatError(f"{what} contains no text")
+        raise FormatError(empty)
+    budget.check(len(text))
     return text
+
+
+# ---------------------------------------------------------------------------
+# Plain text (.txt, .md)
+# ---------------------------------------------------------------------------
+
+# UTF-32 first: its little-endian BOM begins with the UTF-16 one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Share of characters no written text holds (controls, unassigned code points) above which a
+# decoding is taken for the wrong one, or the bytes for a binary file.
+_MAX_ODD_SHARE = 0.01
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")  # below 32, except \t \n \f \r
+# A wrong decoding shows unassigned code points from the start; looking further costs time only.
+_SAMPLE = 100_000
+# Box-drawing lines (U+2500) are the one common non-CJK U+XX00 character in Chinese text.
+_MAX_MISPLACED_ZEROS = 0.1
+
+
+def decode_text(data: bytes, budget: Budget = NO_BUDGET) -> str:
+    """Text of a plain-text file: by its BOM; BOM-less UTF-16 when it holds NULs; else UTF-8,
+    else GB18030, the superset of GBK that older files use."""
+    if not data.strip():
+        raise FormatError("文件为空")
+    text = _decoded(data)
+    if not text.strip():  # a BOM alone, or UTF-16 spaces
+        raise FormatError("文件为空")
+    budget.check(len(text))
+    return text
+
+
+def _decoded(data: bytes) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            text = _strict(data[len(bom):], encoding)
+            if text is not None:
+                return text
+            break  # bytes that merely start like a BOM: try the other readings
+    if b"\x00" in data:
+        text = _utf16_without_bom(data)
+        if text is None:
+            raise FormatError("看起来是二进制文件，不是文本")
+        return text
+    for encoding in ("utf-8-sig", "gb18030"):
+        text = _strict(data, encoding)
+        if text is not None:
+            return text
+    raise FormatError("无法识别的文字编码（既不是 UTF-8 也不是 GBK/GB18030），或不是文本文件")
+
+
+def _strict(data: bytes, encoding: str) -> str | None:
+    """The bytes decoded, when they decode without error to something that reads as text."""
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    return text if _plausible(text) else None
+
+
+def _plausible(text: str) -> bool:
+    """Almost no control characters and almost no unassigned code points: what a person wrote,
+    not binary data or bytes read with the wrong encoding."""
+    if len(_CONTROL.findall(text)) > _MAX_ODD_SHARE * len(text):
+        return False
+    sample = text[:_SAMPLE]
+    unassigned = sum(1 for c in sample if unicodedata.category(c) == "Cn")
+    return unassigned <= _MAX_ODD_SHARE * len(sample)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """BOM-less UTF-16, little- or big-endian, when the bytes read as text one way or the other."""
+    if len(data) % 2:
+        return None
+    # ASCII and line breaks have a zero high byte: at odd offsets in little-endian, even in big.
+    odd, even = data[1::2].count(0), data[0::2].count(0)
+    order = ("utf-16-le", "utf-16-be") if odd >= even else ("utf-16-be", "utf-16-le")
+    texts = [t for t in (_strict(data, encoding) for encoding in order) if t is not None and _zeros_fit(t)]
+    # Line breaks settle the byte order: read the wrong way round, each becomes U+0A00, which no text holds.
+    return max(texts, key=lambda t: t.count("\n"), default=None)
+
+
+def _zeros_fit(text: str) -> bool:
+    """Whether the zero bytes sit where text puts them: in ASCII or Latin-1 characters, or in
+    ideographs such as 一 开 最 (U+XX00). Chinese prose can hold more of those than ASCII, so
+    which parity has more NULs does not tell the byte order; binary data puts them anywhere."""
+    zeros = [c for c in text[:_SAMPLE] if ord(c) < 0x100 or ord(c) & 0xFF == 0]
+    misplaced = sum(1 for c in zeros if not (_cjk(c) if ord(c) >= 0x100 else _latin1_text(c)))
+    return misplaced <= _MAX_MISPLACED_ZEROS * len(zeros)
+
+
+def _latin1_text(ch: str) -> bool:
+    return ch in "\t\n\r\f" or " " <= ch < "\x7f" or ch >= "\xa0"  # not C0 or C1 controls
 
 
 # ---------------------------------------------------------------------------
@@ -325,50 +452,52 @@ def _page_text(chars: list[dict]) -> str:
     return PARAGRAPH_SEP.join(_paragraphs(_reading_order(segs)))
 
 
-def _open_pdf_pages(data: bytes) -> list[list[dict]]:
-    """Characters of every page; every parser failure becomes a FormatError."""
+def _pdf_pages(data: bytes) -> Iterator[list[dict]]:
+    """Characters of each page in turn; every parser failure becomes a FormatError."""
     # Imported here: loading pdfminer costs time that .docx/HTML-only runs need not pay.
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
-            return [page.chars for page in pdf.pages]
+            for page in pdf.pages:
+                chars = page.chars
+                page.close()  # its layout objects are not needed once the characters are out
+                yield chars
     except Exception as exc:  # noqa: BLE001 — pdfminer raises many unrelated types on bad input
         cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
         if isinstance(cause, PDFPasswordIncorrect):
-            raise FormatError("encrypted PDF: a password is required to open it") from exc
+            raise FormatError("PDF 已加密，需要密码才能打开") from exc
         if isinstance(cause, PDFEncryptionError):
-            raise FormatError(f"encrypted PDF with unsupported encryption: {cause}") from exc
-        raise FormatError(f"PDF parser failed: {type(cause).__name__}: {cause}") from exc
+            raise FormatError(f"PDF 的加密方式不受支持（{cause}）") from exc
+        raise FormatError(f"PDF 解析失败（{type(cause).__name__}）") from exc
 
 
-def pdf_text(data: bytes) -> str:
+def pdf_text(data: bytes, budget: Budget = NO_BUDGET) -> str:
     """Text of a PDF: paragraphs separated by a blank line, pages by a form feed."""
     if b"%PDF-" not in data[:1024]:
-        raise FormatError("not a PDF file (no %PDF- header)")
+        raise FormatError("不是 PDF 文件（没有 %PDF- 文件头）")
     # A cut-off download can still parse partially; refuse it rather than index half an issue.
     if b"%%EOF" not in data[-2048:]:
-        raise FormatError("truncated PDF: no %%EOF marker at the end of the file")
-    pages = _open_pdf_pages(data)
-    if not pages:
-        raise FormatError("PDF has no pages")
+        raise FormatError("PDF 文件不完整（末尾没有 %%EOF 标记），可能没有下载完")
 
-    glyphs = [c for page in pages for c in page if c["text"].strip()]
-    if not glyphs:
-        raise FormatError("PDF has no text layer (scanned?) — OCR is not supported yet")
-    unmapped = sum(1 for c in glyphs if c["text"].startswith("(cid:"))
-    if unmapped > _MAX_UNMAPPED * len(glyphs):
-        raise FormatError(
-            "PDF text layer has no Unicode mapping for its fonts — text cannot be recovered without OCR"
-        )
-
-    texts = []
-    for page in pages:
+    texts: list[str] = []
+    glyphs = unmapped = extracted = 0
+    for page in _pdf_pages(data):
+        visible = [c for c in page if c["text"].strip()]
+        glyphs += len(visible)
+        unmapped += sum(1 for c in visible if c["text"].startswith("(cid:"))
         # A few unmapped glyphs (symbols, dingbats) would only add noise.
-        chars = [c for c in page if not c["text"].startswith("(cid:")]
-        texts.append(_page_text(chars))
-    return _require_text(PAGE_SEP.join(texts), "PDF")
+        texts.append(_page_text([c for c in page if not c["text"].startswith("(cid:")]))
+        extracted += len(texts[-1])
+        budget.check(extracted)  # page by page: a 5,000-page file stops at its limit
+    if not texts:
+        raise FormatError("PDF 文件中没有页面")
+    if not glyphs:
+        raise FormatError("PDF 没有文字层（可能是扫描件），暂不支持 OCR")
+    if unmapped > _MAX_UNMAPPED * glyphs:
+        raise FormatError("PDF 的字体没有 Unicode 映射，无法提取文字")
+    return _finished(PAGE_SEP.join(texts), budget, "PDF 中没有文字")
 
 
 # ---------------------------------------------------------------------------
@@ -377,8 +506,39 @@ def pdf_text(data: bytes) -> str:
 # not give for nested tables without walking the XML anyway.
 # ---------------------------------------------------------------------------
 
-_MAX_PART = 256 * 1024 * 1024  # refuse zip bombs before inflating them
+# The main part is inflated and parsed block by block, counting the bytes it really inflates to
+# and the compressed bytes really read: the sizes in the zip headers are the attacker's to write.
+_MAX_XML_BYTES = 128 * 2**20  # a long newsletter's document.xml is a few MB; 128 MB is beyond any real one
+# A real document.xml deflates 5-20x; a bomb is one repeated pattern, which deflates up to ~1000x.
+_MAX_RATIO = 100
+_RATIO_FLOOR = 2**20  # under 1 MB inflated, a part costs nothing whatever its ratio, and a short prefix proves little
+_MAX_RELS_BYTES = 2**20  # _rels/.rels lists a handful of relationships: a few hundred bytes
+# zipfile reads ahead about one block (at least 4 KB) of compressed data, which hides a bomb's
+# ratio until ~100 blocks are inflated: with 4 KB blocks the 1 MB floor is what decides.
+_INFLATE_BLOCK = 4 * 2**10
+# What expat is given at once: expat rescans an unfinished token on every call, so small pieces
+# would make a long token cost quadratic time.
+_PARSE_BLOCK = 64 * 2**10
+_MAX_DEPTH = 1000  # tables in tables in text boxes stay under ~100 levels; each open level costs memory
+# expat holds an unfinished token (tag, attribute, comment) whole, and rescans it on every block.
+_MAX_TOKEN = 4 * 2**20
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_DEFAULT_PART = "word/document.xml"
+# Elements of a run that stand for a character; text itself is in w:t.
+_RUN_MARKS = {"tab": "\t", "br": "\n", "cr": "\n", "noBreakHyphen": "-"}
+
+
+class _CountedBytes(io.BytesIO):
+    """The archive's bytes, counting how many are read: the real compressed size of what was inflated."""
+
+    def __init__(self, data: bytes):
+        super().__init__(data)
+        self.read_count = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.read_count += len(chunk)
+        return chunk
 
 
 def _local(tag: str) -> str:
@@ -386,83 +546,196 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _main_part(zf: zipfile.ZipFile) -> str:
+def _damaged(part: str, detail: str) -> FormatError:
+    return FormatError(f"Word 文件损坏：无法读取 {part}（{detail}）")
+
+
+def _open_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
+    # Only the methods Word writes: zipfile inflates bzip2 and LZMA without an output bound.
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise _damaged(info.filename, f"不支持的压缩方式 {info.compress_type}")
+    try:
+        return zf.open(info)
+    except RuntimeError as exc:  # what zipfile raises for an encrypted member
+        raise _damaged(info.filename, "内容已加密") from exc
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise _damaged(info.filename, type(exc).__name__) from exc
+
+
+def _inflate(zf: zipfile.ZipFile, archive: _CountedBytes, info: zipfile.ZipInfo, max_bytes: int) -> Iterator[bytes]:
+    """The part's bytes in blocks of _PARSE_BLOCK, refused as soon as what it really inflates to is too much."""
+    with _open_part(zf, info) as part:
+        compressed_start = archive.read_count
+        inflated = 0
+        pending: list[bytes] = []
+        while block := _read_block(part, info):
+            inflated += len(block)
+            _check_inflated(info, inflated, archive.read_count - compressed_start, max_bytes)
+            pending.append(block)
+            if len(pending) * _INFLATE_BLOCK >= _PARSE_BLOCK:
+                yield b"".join(pending)
+                pending.clear()
+        if pending:
+            yield b"".join(pending)
+
+
+def _read_block(part, info: zipfile.ZipInfo) -> bytes:
+    try:
+        return part.read(_INFLATE_BLOCK)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise _damaged(info.filename, type(exc).__name__) from exc
+
+
+def _check_inflated(info: zipfile.ZipInfo, inflated: int, compressed: int, max_bytes: int) -> None:
+    """Refuse the part once the bytes it really inflated to, or their ratio to the compressed
+    bytes really read, are over the limit."""
+    if inflated > max_bytes:
+        raise FormatError(f"Word 文件解压后过大（{info.filename} 超过 {max_bytes / 2**20:g} MB 的上限）")
+    # `compressed` includes zipfile's read-ahead, so the measured ratio is never above the real one.
+    if inflated > _RATIO_FLOOR and inflated > _MAX_RATIO * compressed:
+        # Measuring stops as soon as it passes the cap; the sizes the zip declares tell how far the
+        # bomb would have gone (shown only, never trusted to let a part through).
+        ratio = max(inflated // max(compressed, 1), info.file_size // max(info.compress_size, 1))
+        raise FormatError(f"Word 文件压缩比异常（约 {ratio:,} 倍，上限 {_MAX_RATIO} 倍），可能是压缩炸弹")
+
+
+def _main_part(zf: zipfile.ZipFile, archive: _CountedBytes) -> str:
     """Path of the main document part, from the package relationships."""
     try:
-        rels = ElementTree.fromstring(zf.read("_rels/.rels"))
-    except (KeyError, ElementTree.ParseError):
-        return "word/document.xml"
-    for rel in rels:
-        if rel.get("Type", "").endswith("/officeDocument"):
-            return rel.get("Target", "word/document.xml").lstrip("/")
-    return "word/document.xml"
+        info = zf.getinfo("_rels/.rels")
+    except KeyError:
+        return _DEFAULT_PART
+    targets: list[str] = []
+
+    def relationship(name: str, attrs: dict) -> None:
+        if attrs.get("Type", "").endswith("/officeDocument"):
+            targets.append(attrs.get("Target", _DEFAULT_PART))
+
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartElementHandler = relationship
+    parser.StartDoctypeDeclHandler = _refuse_doctype
+    try:
+        parser.Parse(b"".join(_inflate(zf, archive, info, _MAX_RELS_BYTES)), True)
+    except expat.ExpatError:
+        return _DEFAULT_PART
+    return targets[0].lstrip("/") if targets else _DEFAULT_PART
 
 
-def _run_text(elem: ElementTree.Element) -> str:
-    """Visible text under a paragraph: text, tabs and breaks; not deleted text or field codes."""
-    out = []
-    for child in elem:
-        name = _local(child.tag)
-        if name == "t":
-            out.append(child.text or "")
-        elif name == "tab":
-            out.append("\t")
-        elif name in ("br", "cr"):
-            out.append("\n")
-        elif name == "noBreakHyphen":
-            out.append("-")
-        elif name == "Fallback" or name.endswith("Pr"):
-            # mc:Fallback repeats a text box for old readers; *Pr are properties (tab stops...).
-            continue
-        else:
-            out.append(_run_text(child))
-    return "".join(out)
-
-
-def _paragraph(p: ElementTree.Element) -> str:
-    lines = [" ".join(line.split()) for line in _run_text(p).split("\n")]
+def _paragraph_text(raw: str) -> str:
+    lines = [" ".join(line.split()) for line in raw.split("\n")]
     return "\n".join(line for line in lines if line)
 
 
-def _docx_blocks(elem: ElementTree.Element) -> list[str]:
-    """Paragraphs and table cells in document order, each cell as one block."""
-    blocks = []
-    for child in elem:
-        name = _local(child.tag)
-        if name == "p":
-            blocks.append(_paragraph(child))
-        elif name == "tc":
-            blocks.append("\n".join(b for b in _docx_blocks(child) if b))
-        elif name != "sectPr":
-            blocks.extend(_docx_blocks(child))  # tbl, tr, sdt, customXml ...
-    return blocks
+class _WordText:
+    """Text of WordprocessingML from expat's callbacks: paragraphs and table cells in document
+    order, each cell one block; tabs and breaks kept; not deleted text or field codes.
+
+    No tree is built: a paragraph's text is kept as it arrives and everything else is forgotten
+    at its end tag, so memory follows the text read so far, not the size of the XML.
+    """
+
+    def __init__(self):
+        self.blocks: list[str] = []
+        self.cells: list[list[str]] = []  # blocks of the table cells open outside a paragraph
+        self.para: list[str] | None = None  # text of the open (outermost) paragraph
+        self.para_depth = 0
+        self.text_depth = 0  # depth of the open w:t; 0 when none
+        self.skip_depth = 0  # depth of the element whose content is ignored; 0 when none
+        self.depth = 0
+        self.chars = 0  # characters of text collected so far
+
+    def start(self, name: str, attrs) -> None:
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise FormatError(f"Word 文件结构异常（元素嵌套超过 {_MAX_DEPTH:,} 层）")
+        if self.skip_depth or self.text_depth:
+            return
+        local = _local(name)
+        if local == "Fallback" or local.endswith("Pr"):
+            # mc:Fallback repeats a text box for old readers; *Pr are properties (tab stops, sections).
+            self.skip_depth = self.depth
+        elif self.para is None:
+            if local == "p":
+                self.para, self.para_depth = [], self.depth
+            elif local == "tc":
+                self.cells.append([])
+        elif local == "t":
+            self.text_depth = self.depth
+        elif local in _RUN_MARKS:
+            self.para.append(_RUN_MARKS[local])
+        # Everything else (runs, hyperlinks, insertions, text boxes inside the paragraph, tables
+        # and sdt around paragraphs) is only looked through.
+
+    def end(self, name: str) -> None:
+        depth = self.depth
+        self.depth -= 1
+        if self.skip_depth or self.text_depth:
+            if depth == self.skip_depth:
+                self.skip_depth = 0
+            elif depth == self.text_depth:
+                self.text_depth = 0
+        elif self.para is not None:
+            if depth == self.para_depth:
+                self._add(_paragraph_text("".join(self.para)))
+                self.para = None
+        elif _local(name) == "tc":
+            self._add("\n".join(b for b in self.cells.pop() if b))
+
+    def data(self, text: str) -> None:
+        if self.text_depth and self.depth == self.text_depth:
+            self.para.append(text)
+            self.chars += len(text)
+
+    def _add(self, block: str) -> None:
+        (self.cells[-1] if self.cells else self.blocks).append(block)
 
 
-def docx_text(data: bytes) -> str:
+def _refuse_doctype(*_) -> None:
+    # WordprocessingML never has a DTD; one here is there to expand entities.
+    raise FormatError("Word 文件结构异常（含有 DTD 声明）")
+
+
+def _word_text(blocks: Iterator[bytes], part: str, budget: Budget) -> str:
+    """Parse the main part as it inflates, charging its text to the budget block by block."""
+    reader = _WordText()
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.buffer_text = True
+    parser.StartElementHandler = reader.start
+    parser.EndElementHandler = reader.end
+    parser.CharacterDataHandler = reader.data
+    parser.StartDoctypeDeclHandler = _refuse_doctype
+    fed = 0
+    try:
+        for block in blocks:
+            parser.Parse(block, False)
+            fed += len(block)
+            # After Parse, CurrentByteIndex is just past the last complete event.
+            if fed - parser.CurrentByteIndex > _MAX_TOKEN:
+                raise FormatError(f"Word 文件结构异常（一个 XML 标记超过 {_MAX_TOKEN // 2**20} MB）")
+            budget.check(reader.chars)
+        parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        raise _damaged(part, f"XML 格式错误，第 {exc.lineno} 行") from exc
+    return PARAGRAPH_SEP.join(b for b in reader.blocks if b.strip())
+
+
+def docx_text(data: bytes, budget: Budget = NO_BUDGET) -> str:
     """Text of a .docx: paragraphs and table cells in order, separated by a blank line."""
     if data.startswith(_OLE_MAGIC):
-        raise FormatError(
-            "not a valid .docx (zip) file: it is an OLE container (legacy .doc or password-protected .docx)"
-        )
+        raise FormatError("这是旧版 .doc 或加密的 .docx，请另存为 .docx 后再上传")
+    archive = _CountedBytes(data)
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise FormatError("not a valid .docx (zip) file") from exc
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:  # ValueError: a corrupt directory
+        raise FormatError("不是有效的 Word（.docx）文件") from exc
     with zf:
-        part = _main_part(zf)
+        part = _main_part(zf, archive)
         try:
             info = zf.getinfo(part)
         except KeyError as exc:
-            raise FormatError(f"not a .docx: the zip has no {part}") from exc
-        if info.file_size > _MAX_PART:
-            raise FormatError(f"{part} is too large ({info.file_size} bytes uncompressed)")
-        try:
-            root = ElementTree.fromstring(zf.read(info))
-        except (ElementTree.ParseError, zipfile.BadZipFile, OSError) as exc:
-            raise FormatError(f"damaged .docx: cannot read {part}: {exc}") from exc
-    body = next((c for c in root if _local(c.tag) == "body"), root)
-    blocks = [b for b in _docx_blocks(body) if b.strip()]
-    return _require_text(PARAGRAPH_SEP.join(blocks), ".docx")
+            raise FormatError(f"不是有效的 Word（.docx）文件：压缩包中没有 {part}") from exc
+        text = _word_text(_inflate(zf, archive, info, _MAX_XML_BYTES), part, budget)
+    return _finished(text, budget, "Word 文件中没有文字")
 
 
 # ---------------------------------------------------------------------------
@@ -479,7 +752,7 @@ _BLOCK = {
 _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
 _BR = "\x00"  # marks <br> while source newlines are still plain whitespace
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_HTML_PIECE = 64 * 2**10  # characters fed to the parser between two looks at the budget
 
 
 def _charset_alias(name: str) -> str:
@@ -520,6 +793,8 @@ class _TextParser(HTMLParser):
         self.blocks: list[str] = []
         self.buf: list[str] = []
         self.skip: list[str] = []  # open elements whose content is dropped
+        self.kept = 0  # characters in blocks
+        self.pending = 0  # characters in buf, not yet a block
 
     def handle_starttag(self, tag, attrs):
         if self.skip:
@@ -550,29 +825,42 @@ class _TextParser(HTMLParser):
     def handle_data(self, data):
         if not self.skip:
             self.buf.append(data)
+            self.pending += len(data)
+
+    @property
+    def chars(self) -> int:
+        """Characters extracted so far, counting text not yet closed by a block boundary."""
+        return self.kept + self.pending
 
     def flush(self):
         # <br><br> is how many CMS pages separate paragraphs; a single <br> is a line break.
         text = "".join(self.buf)
         self.buf.clear()
+        self.pending = 0
         for chunk in re.split(_BR + r"\s*" + _BR, text):
             lines = [_squeeze(line) for line in chunk.split(_BR)]
             para = "\n".join(line for line in lines if line)
             if para:
                 self.blocks.append(para)
+                self.kept += len(para)
 
 
-def html_text(data: bytes) -> str:
+def html_text(data: bytes, budget: Budget = NO_BUDGET) -> str:
     """Text of an HTML page: headings, paragraphs, list items and table cells as paragraphs."""
     parser = _TextParser()
     # NUL is a parse error that browsers render as U+FFFD; here it would pose as <br>.
-    parser.feed(_decode_html(data).replace(_BR, "\ufffd"))
+    page = _decode_html(data).replace(_BR, "\ufffd")
+    for piece in range(0, len(page), _HTML_PIECE):
+        parser.feed(page[piece:piece + _HTML_PIECE])
+        budget.check(parser.chars)
     parser.close()
     parser.flush()
-    return _require_text(PARAGRAPH_SEP.join(parser.blocks), "HTML")
+    return _finished(PARAGRAPH_SEP.join(parser.blocks), budget, "HTML 页面中没有文字")
 
 
-EXTRACTORS: dict[str, Callable[[bytes], str]] = {
+EXTRACTORS: dict[str, Callable[[bytes, Budget], str]] = {
+    ".txt": decode_text,
+    ".md": decode_text,
     ".pdf": pdf_text,
     ".docx": docx_text,
     ".html": html_text,

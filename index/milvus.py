@@ -29,6 +29,9 @@ from pymilvus.exceptions import MilvusException
 from index.config import StoreLocation
 from index.records import Chunk
 from index.store import (
+    REPAIR,
+    DocumentEntry,
+    IndexCorrupt,
     IndexMissing,
     Manifest,
     Segment,
@@ -36,6 +39,7 @@ from index.store import (
     StoreUnavailable,
     chunk_from_row,
     chunk_row,
+    segment_problems,
     writer_lock,
 )
 
@@ -130,6 +134,11 @@ class MilvusBackend:
             if all(len(rows.get(doc_id, ())) == entry.chunks for doc_id, (_, entry) in documents.items()):
                 break
         segments = [_segment(doc_id, name, rows.get(doc_id, [])) for doc_id, (name, _) in documents.items()]
+        for segment, (name, entry) in zip(segments, documents.values()):
+            # The vectors stay in Milvus; the rows and tokens this reader keeps are checked.
+            problems = segment_problems(segment, name, entry, manifest.dim, parts=("rows", "tokens"))
+            if problems:
+                raise IndexCorrupt(f"索引已损坏：{problems[0]}；{REPAIR}")
         store = MilvusStore(self, manifest.dim, [c for s in segments for c in s.chunks])
         keyword_rows = [s.keyword_rows() for s in segments]
         return StoredIndex(folder=None, manifest=manifest, store=store, keyword_rows=keyword_rows)
@@ -138,6 +147,13 @@ class MilvusBackend:
         with self._calls():
             rows = list(self._query(f'doc_id == "{doc_id}"', ["id", "doc_id", "row", "tokens", "vector"]))
         return _segment(doc_id, doc_name, rows)
+
+    def check_segment(self, doc_id: str, doc_name: str, entry: DocumentEntry, dim: int) -> list[str]:
+        try:
+            segment = self.read_segment(doc_id, doc_name)
+        except (ValueError, KeyError, TypeError) as e:  # rows that do not decode
+            return [f"{doc_name}：存储的段落无法解码（{type(e).__name__}: {e}）"]
+        return segment_problems(segment, doc_name, entry, dim)
 
     def _pointer(self) -> dict:
         with self._calls():

@@ -28,26 +28,10 @@ def verify_index(settings: Settings, embedder: Embedder | None = None) -> list[s
 
 
 def _segment_problems(backend: IndexBackend, manifest: Manifest) -> list[str]:
-    problems, seen_ids = [], set()
+    """Each document's segment against its manifest entry and checksums (`check_segment`)."""
+    problems = []
     for doc_id, (name, entry) in manifest.unique_documents().items():
-        try:
-            segment = backend.read_segment(doc_id, name)
-        except (IndexMissing, OSError, ValueError, KeyError, TypeError) as e:  # a store's rows that do not parse
-            problems.append(f"{name}：段文件缺失或损坏（{e}）")
-            continue
-        vectors, chunks, token_counts = segment.vectors, segment.chunks, segment.token_counts
-        if vectors.shape != (entry.chunks, manifest.dim):
-            problems.append(f"{name}：向量形状 {vectors.shape}，清单记录 {entry.chunks}×{manifest.dim}")
-        if len(chunks) != entry.chunks:
-            problems.append(f"{name}：段落行数 {len(chunks)}，清单记录 {entry.chunks}")
-        if len(token_counts) != entry.chunks or int(token_counts.sum()) != len(segment.tokens):
-            problems.append(f"{name}：关键词记录 {len(token_counts)} 段，清单记录 {entry.chunks}")
-        ids = {c.id for c in chunks}
-        if len(ids) != len(chunks) or ids & seen_ids:
-            problems.append(f"{name}：段落编号重复")
-        if any(c.doc_id != doc_id for c in chunks):
-            problems.append(f"{name}：段落属于别的文档")
-        seen_ids |= ids
+        problems += backend.check_segment(doc_id, name, entry, manifest.dim)
     return problems
 
 
@@ -64,9 +48,11 @@ def _loaded_problems(backend: IndexBackend) -> list[str]:
 
 
 def _file_problems(settings: Settings, manifest: Manifest) -> list[str]:
-    on_disk = file_ids(settings.docs_dir)
+    on_disk = file_ids(settings)
     indexed = {name: entry.id for name, entry in manifest.documents.items()} | manifest.skipped
+    gone = set(indexed) - set(on_disk)
     problems = [f"新文件尚未索引：{n}" for n in sorted(set(on_disk) - set(indexed))]
-    problems += [f"文件已删除但仍在索引中：{n}" for n in sorted(set(indexed) - set(on_disk))]
+    problems += [f"文件已删除但仍在索引中：{n}" for n in sorted(gone - set(manifest.skipped))]
+    problems += [f"跳过记录中的文件已不在目录中：{n}（下次更新时清除）" for n in sorted(gone & set(manifest.skipped))]
     problems += [f"文件已修改，索引是旧内容：{n}" for n in sorted(set(on_disk) & set(indexed)) if on_disk[n] != indexed[n]]
     return problems

@@ -10,11 +10,13 @@ from index.load import discover
 
 
 def snapshot(settings: Settings) -> dict[str, tuple[int, int]]:
-    """Name → (size, mtime) of every file the index would take: cheap to poll."""
-    found = {}
-    for path in discover(settings.docs_dir):
+    """Name → (size, mtime) of every file the index would take, and of every entry it refuses
+    (a link, a pipe: the update reports those): cheap to poll."""
+    listing = discover(settings.docs_dir)
+    found = {e.path.relative_to(settings.docs_dir).as_posix(): (0, 0) for e in listing.refused}
+    for path in listing.files:
         try:
-            stat = path.stat()
+            stat = path.stat(follow_symlinks=False)
         except OSError:  # deleted between listing and stat
             continue
         found[path.relative_to(settings.docs_dir).as_posix()] = (stat.st_size, stat.st_mtime_ns)

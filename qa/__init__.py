@@ -5,6 +5,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 from index import Embedder, IndexMissing, Settings, current_generation, make_embedder, open_index
 from qa.compose import compose
@@ -12,12 +13,24 @@ from qa.generate import generate
 from qa.records import Answer, Citation, Hit
 from qa.retrieve import ModelMismatch, RetrievalMode, Retriever
 
-__all__ = ["Answer", "Assistant", "Citation", "Hit", "ModelMismatch", "QuestionError", "RetrievalMode", "answer"]
+__all__ = [
+    "Answer", "Assistant", "Citation", "Hit", "ModelMismatch", "QuestionError", "RetrievalMode", "answer", "clean_question",
+]
 
 
 _log = logging.getLogger(__name__)
 # Control characters (pasted from elsewhere) say nothing and confuse the tokenizers.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+# Lone surrogates: bytes that were not UTF-8 (a terminal in another encoding gives Python
+# \udcXX for each) or a broken pair from a browser. They cannot be encoded, so nothing downstream
+# (the tokenizers, the history file) can take them.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+INVALID_TEXT = "问题中有无法识别的字符（不是有效的 UTF-8 文字），已忽略"
+
+
+def clean_question(question: str) -> str:
+    """The question as it is answered and stored: no control characters, no lone surrogates."""
+    return _SURROGATE.sub("", _CONTROL.sub(" ", question or "")).strip()
 
 
 class QuestionError(ValueError):
@@ -35,6 +48,7 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._articles: dict[tuple[str, str], tuple] | None = None  # of self._retriever, once grouped
         self._last_error = ""
+        self._refused = ""  # a generation that could not be loaded: not read again on every question
 
     def answer(
         self, question: str, k: int | None = None, mode: str | None = None, composer: str | None = None
@@ -47,6 +61,7 @@ class Assistant:
         self, question: str, k: int | None = None, mode: str | None = None, composer: str | None = None
     ) -> Iterator[Answer]:
         """Drafts while the composer writes (generative only), then the checked, final answer."""
+        notes = (INVALID_TEXT,) if _SURROGATE.search(question or "") else ()
         question = self._checked(question)
         mode = RetrievalMode.from_str(mode or self.settings.retrieval)
         composer = composer or self.settings.composer
@@ -60,7 +75,7 @@ class Assistant:
         else:
             raise QuestionError(f"未知的回答方式 {composer!r}：可选 extractive 或 generative。")
         result.timings.update(retrieve=retrieved - started, compose=time.perf_counter() - retrieved)
-        yield result
+        yield replace(result, warnings=notes + result.warnings) if notes else result
 
     def articles(self) -> dict[tuple[str, str], tuple]:
         """The current index's chunks by article, keyed (document id, headline), each in reading
@@ -84,8 +99,12 @@ class Assistant:
         with self._lock:
             try:
                 folder = current_generation(self.settings)  # the FAISS folder or Milvus collection it names
-                if folder != self._folder:
-                    self._retriever = Retriever(open_index(self.settings), self.embedder)
+                if folder != self._folder and (folder != self._refused or self._retriever is None):
+                    try:
+                        self._retriever = Retriever(open_index(self.settings), self.embedder)
+                    except (IndexMissing, OSError, ValueError, EOFError):
+                        self._refused = folder
+                        raise
                     self._folder = folder
                     self._articles = None
             except (IndexMissing, OSError, ValueError, EOFError) as e:
@@ -97,7 +116,7 @@ class Assistant:
             return self._retriever
 
     def _checked(self, question: str) -> str:
-        question = _CONTROL.sub(" ", question or "").strip()
+        question = clean_question(question)
         if not question:
             raise QuestionError("问题是空的，请输入要查询的内容。")
         limit = self.settings.max_question_chars

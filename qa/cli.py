@@ -1,4 +1,10 @@
-"""The `qa` command: index, ask, serve, eval. The one place that wires every stage together."""
+"""The `qa` command: index, ask, serve, eval. The one place that wires every stage together.
+
+Exit codes: 0 the command did what it was asked (an update that skipped files it could not
+read succeeded, and lists them); 1 it was refused or failed, with a message saying why (on
+--json, a JSON object with `error`); 2 the command line itself is wrong; 130 interrupted.
+`qa index verify` exits 1 when it finds a problem, `qa eval --floor` when a figure is below it.
+"""
 
 import argparse
 import hashlib
@@ -17,6 +23,7 @@ from index import (
     LoadError,
     Settings,
     build_index,
+    discover,
     ensure_index,
     make_embedder,
     migrate_index,
@@ -29,6 +36,7 @@ from qa import Answer, Assistant, ModelMismatch, QuestionError, RetrievalMode
 from qa.generate import ComposerUnavailable
 
 USER_ERRORS = (ComposerUnavailable, IndexBusy, IndexMissing, IndexWriteError, LoadError, ModelMismatch, QuestionError, FileNotFoundError, ValueError)
+FAILED, INTERRUPTED = 1, 130
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,10 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args) or 0
     except USER_ERRORS as e:
+        if getattr(args, "json", False):  # a script reading stdout gets an object either way
+            print(json.dumps({"error": str(e)}, ensure_ascii=False))
         print(f"错误：{e}", file=sys.stderr)
-        return 1
+        return FAILED
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
 
 
 def _settings(args) -> Settings:
@@ -69,13 +79,14 @@ def _update(args) -> int:
     update = build_index if getattr(args, "full", False) else update_index
     report = update(settings, embedder)
     print_report(report, settings)
-    return 1 if report.errors else 0
+    return 0  # skipped files are listed; the update itself went through
 
 
 def print_report(report: BuildReport, settings: Settings) -> None:
     changes = [
         ("新增", report.added),
         ("更新", report.replaced),
+        ("修复", report.repaired),  # its stored segment was damaged: embedded again from the file
         ("删除", report.removed),
     ]
     for label, names in changes:
@@ -159,7 +170,7 @@ def _serve(args) -> int:
     settings = _settings(args)
     embedder = make_embedder(settings)
     report = ensure_index(settings, embedder)
-    for error in report.errors if report else []:
+    for error in report.errors if report else discover(settings.docs_dir).refused:
         print(f"跳过 {error}", file=sys.stderr)
     from ui.app import serve  # the chat's dependencies load only when it is asked for
 

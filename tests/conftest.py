@@ -3,7 +3,11 @@
 import hashlib
 import os
 import shutil
+import socket
+import subprocess
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +26,26 @@ def pytest_configure(config):
     """One model cache for the whole run, inherited by the servers tests start: the e5 model
     is converted once (~10 s, ~1 GB), not once per test module."""
     os.environ.setdefault("QA_MODEL_CACHE", tempfile.mkdtemp(prefix="qa-models-"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_server(url: str, process: subprocess.Popen, log: Path, seconds: float = 180) -> None:
+    """Until `qa serve` answers at url; its log in the error if it exits or never answers."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"qa serve exited: {log.read_text()}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"qa serve did not answer at {url}: {log.read_text()}")
 
 
 class FakeEmbedder:

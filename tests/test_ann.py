@@ -65,7 +65,7 @@ def test_a_large_generation_opens_as_ivf(tmp_path, monkeypatch):
     for n, doc in enumerate(("a", "b", "c")):
         chunks = _chunks(doc, 150)
         segments.append(Segment(doc, chunks, _unit(150, seed=n), np.zeros(0, dtype=np.uint64), np.zeros(150, dtype=np.int64)))
-    docs = {f"{s.doc_id}.txt": DocumentEntry(id=s.doc_id, chunks=150) for s in segments}
+    docs = {f"{s.doc_id}.txt": DocumentEntry(id=s.doc_id, chunks=150, checksums=s.checksums()) for s in segments}
     manifest = Manifest(embedder="fake", fingerprint="f", dim=16, pipeline="p", tokenizer="t", chunk_size=300, chunk_overlap=50, documents=docs)
     write_generation(tmp_path, manifest, segments)
     opened = open_index(tmp_path)

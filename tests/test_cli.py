@@ -36,10 +36,52 @@ def test_errors_are_messages_not_tracebacks(cli_env, tmp_path, capsys):
     assert "不存在" in capsys.readouterr().err
 
 
-def test_build_exits_nonzero_when_a_file_is_skipped(cli_env, settings, capsys):
+def test_an_update_that_skips_a_file_succeeds_and_lists_it(cli_env, settings, capsys):
     (settings.docs_dir / "bad.txt").write_bytes(b"")
-    assert main(["index", "build", *cli_env]) == 1
-    assert "bad.txt" in capsys.readouterr().err
+    assert main(["index", "build", *cli_env]) == 0
+    printed = capsys.readouterr()
+    assert "跳过 bad.txt：文件为空" in printed.err and "新增 000_4734283b9fcbc3a1.txt" in printed.out
+
+
+def test_json_always_prints_an_object_with_error_on_refusal(cli_env, capsys):
+    assert main(["index", "build", *cli_env]) == 0
+    capsys.readouterr()
+    assert main(["ask", "？？！！", "--json", *cli_env]) == 1
+    assert "没有可以查询的文字" in json.loads(capsys.readouterr().out)["error"]
+    assert main(["index", "status", "--json", "--index-dir", "/nonexistent/index"]) == 1
+    assert "qa index build" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_a_question_with_bytes_that_are_not_utf8_is_answered_without_them(cli_env, capsys):
+    assert main(["index", "build", *cli_env]) == 0
+    capsys.readouterr()
+    # What Python makes of `qa ask $'\\xff个贷…'`: the stray byte as a lone surrogate.
+    assert main(["ask", "\udcff个贷不良率是多少？\ud800", "--json", *cli_env]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["short"] == "0.39%" and any("无法识别的字符" in w for w in answer["warnings"])
+
+
+def test_a_read_only_index_folder_is_said_so_without_root_override(settings, tmp_path):
+    """Run as root without CAP_DAC_OVERRIDE (setpriv), as an ordinary user would meet the folder."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    if not shutil.which("setpriv"):
+        pytest.skip("setpriv (util-linux) is not installed: cannot drop root's override of permissions")
+    settings.index_path.mkdir()
+    settings.index_path.chmod(0o555)
+    script = "import qa.cli, sys; from tests.conftest import FakeEmbedder; qa.cli.make_embedder = lambda s: FakeEmbedder(); sys.exit(qa.cli.main(sys.argv[1:]))"
+    command = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--", sys.executable, "-c", script]
+    args = ["index", "update", "--docs", str(settings.docs_dir), "--index-dir", str(settings.index_path)]
+    try:
+        done = subprocess.run(command + args, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    finally:
+        settings.index_path.chmod(0o755)
+    assert done.returncode == 1, done.stderr
+    assert "无法写入索引目录" in done.stderr and "权限" in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from index.formats import EXTRACTORS, FormatError, docx_text, html_text, pdf_text
+from index.formats import EXTRACTORS, TEXT_SUFFIXES, FormatError, decode_text, docx_text, html_text, pdf_text
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -152,19 +152,19 @@ def image_only_pdf() -> bytes:
 
 
 def test_pdf_without_text_layer_is_refused():
-    with pytest.raises(FormatError, match="text layer"):
+    with pytest.raises(FormatError, match="PDF 没有文字层（可能是扫描件），暂不支持 OCR"):
         pdf_text(image_only_pdf())
 
 
 def test_truncated_pdf_is_refused(two_column_pdf):
-    with pytest.raises(FormatError, match="truncated"):
+    with pytest.raises(FormatError, match="PDF 文件不完整（末尾没有 %%EOF 标记），可能没有下载完"):
         pdf_text(two_column_pdf[: len(two_column_pdf) // 2])
 
 
 def test_corrupt_pdf_reports_the_parser_failure(two_column_pdf):
     # Keep header and trailer so the damage is only visible to the parser.
     broken = two_column_pdf[:9] + b"\x00garbage" * 200 + two_column_pdf[-40:]
-    with pytest.raises(FormatError, match="PDF parser failed"):
+    with pytest.raises(FormatError, match=r"^PDF 解析失败（\w+）$"):
         pdf_text(broken)
 
 
@@ -175,12 +175,12 @@ def test_encrypted_pdf_is_refused():
     c.drawString(100, 700, "加密文本")
     c.showPage()
     c.save()
-    with pytest.raises(FormatError, match="encrypted"):
+    with pytest.raises(FormatError, match="PDF 已加密，需要密码才能打开"):
         pdf_text(buf.getvalue())
 
 
 def test_not_a_pdf_is_refused():
-    with pytest.raises(FormatError, match="not a PDF"):
+    with pytest.raises(FormatError, match="不是 PDF 文件（没有 %PDF- 文件头）"):
         pdf_text("这只是文本".encode())
 
 
@@ -218,7 +218,7 @@ def test_docx_paragraphs_and_table_cells_in_document_order():
 
 
 def test_docx_that_is_not_a_zip_is_refused():
-    with pytest.raises(FormatError, match="not a valid .docx"):
+    with pytest.raises(FormatError, match="不是有效的 Word（\\.docx）文件"):
         docx_text("不是压缩包".encode())
 
 
@@ -226,7 +226,7 @@ def test_zip_without_document_part_is_refused():
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("readme.txt", "hello")
-    with pytest.raises(FormatError, match="document.xml"):
+    with pytest.raises(FormatError, match="不是有效的 Word（\\.docx）文件：压缩包中没有 word/document\\.xml"):
         docx_text(buf.getvalue())
 
 
@@ -281,9 +281,17 @@ def test_html_utf8_bom_wins_over_wrong_meta():
 
 @pytest.mark.parametrize("page", [b"", b"<html><body>  </body></html>", b"<script>x()</script>"])
 def test_html_without_text_is_refused(page):
-    with pytest.raises(FormatError):
+    with pytest.raises(FormatError, match="HTML 页面中没有文字"):
         html_text(page)
 
 
 def test_extractors_by_suffix():
-    assert EXTRACTORS == {".pdf": pdf_text, ".docx": docx_text, ".html": html_text, ".htm": html_text}
+    assert EXTRACTORS == {
+        ".txt": decode_text,
+        ".md": decode_text,
+        ".pdf": pdf_text,
+        ".docx": docx_text,
+        ".html": html_text,
+        ".htm": html_text,
+    }
+    assert TEXT_SUFFIXES == (".txt", ".md")

@@ -1,11 +1,12 @@
 import pytest
 
-from index.load import LoadError, decode_text, discover, load_document
+from index.load import Limits, LoadError, discover, load_document
 
 
 def test_utf8_and_bom(tmp_path):
-    for data in ("工行通讯".encode(), "\ufeff工行通讯".encode()):
-        assert decode_text(data, tmp_path / "a.txt") == "工行通讯"
+    for data in ("工行通讯。".encode(), "\ufeff工行通讯。".encode()):
+        (tmp_path / "a.txt").write_bytes(data)
+        assert load_document(tmp_path / "a.txt", tmp_path).text == "工行通讯。"
 
 
 def test_gbk_falls_back_to_gb18030(tmp_path):
@@ -53,7 +54,9 @@ def test_discover_takes_supported_files_in_order(tmp_path):
     for name in ("b.txt", "a.md", "c.bin", ".hidden.txt", "sub/d.txt"):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text("内容", "utf-8")
-    assert [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)] == ["a.md", "b.txt", "sub/d.txt"]
+    listing = discover(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in listing.files] == ["a.md", "b.txt", "sub/d.txt"]
+    assert listing.refused == []
 
 
 def test_missing_folder(tmp_path):
@@ -91,4 +94,4 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path):
     with path.open("wb") as f:
         f.truncate(50 * 2**20)  # 50 MB
     with pytest.raises(LoadError, match="文件过大（50.0 MB，上限 20 MB）"):
-        load_document(path, tmp_path, max_bytes=20 * 2**20)
+        load_document(path, tmp_path, Limits(max_bytes=20 * 2**20))

@@ -28,7 +28,7 @@ def _segment(doc, n, seed=0):
 
 
 def _manifest(**docs):
-    entries = {f"{doc}.txt": DocumentEntry(id=doc, chunks=n) for doc, n in docs.items()}
+    entries = {f"{doc}.txt": DocumentEntry(id=doc, chunks=n, checksums=_segment(doc, n).checksums()) for doc, n in docs.items()}
     return Manifest(embedder="fake", fingerprint="f", dim=4, pipeline="p", tokenizer="t", chunk_size=300, chunk_overlap=50, documents=entries)
 
 

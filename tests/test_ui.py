@@ -4,12 +4,10 @@
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import pytest
 
 from index.records import Chunk
 from qa.records import Answer, Citation, Hit
-from tests.conftest import ROOT, SEED_FILE, FakeEmbedder
+from tests.conftest import ROOT, SEED_FILE, FakeEmbedder, free_port, wait_for_server
 from ui import render
 from ui.history import Turn, new_id
 
@@ -98,6 +96,15 @@ def test_the_article_is_rebuilt_from_overlapping_chunks():
     assert "已不在当前索引中" in gone and "<mark>结尾。</mark>" in gone
 
 
+def test_the_upload_report_names_what_else_the_folder_holds_that_is_not_read(tmp_path):
+    from index import BuildReport, LoadError
+    from ui.upload import Stored
+
+    link = LoadError(tmp_path / "x.txt", "是符号链接，未读取（只读取文档目录中的普通文件，不跟随链接）")
+    html = render.upload_html([Stored("new.txt", "new.txt")], [], BuildReport(added=["new.txt"], errors=[link]))
+    assert "✔ new.txt：已编入索引" in html and "✘ 文件夹中的 x.txt：是符号链接" in html
+
+
 def _assistant(tmp_path, **changes):
     from index import Settings
     from qa import Assistant
@@ -120,6 +127,22 @@ def test_read_only_has_no_upload_or_reindex(tmp_path):
     assert "重新扫描文档目录" not in values
 
 
+def test_a_lone_surrogate_in_a_chat_question_is_answered_and_the_conversation_saved(tmp_path):
+    from index import build_index
+    from ui.app import build_app
+    from ui.history import Conversations
+
+    (tmp_path / "docs").mkdir()
+    shutil.copy(SEED_FILE, tmp_path / "docs")
+    assistant = _assistant(tmp_path)
+    build_index(assistant.settings, assistant.embedder, progress=False)
+    respond = next(block.fn for block in build_app(assistant).fns.values() if getattr(block.fn, "__name__", "") == "respond")
+    *_, last = respond("个贷不良率\ud800是多少？", [], {"current": "", "ids": []}, "hybrid", 5, "extractive")
+    (turn,) = Conversations(assistant.settings.history_dir).load(last[3]["current"])
+    assert turn.error == "" and turn.question == "个贷不良率是多少？" and turn.answer.short == "0.39%"
+    assert any("无法识别的字符" in w for w in turn.answer.warnings)
+
+
 def test_serve_binds_locally_and_turns_on_the_login(tmp_path, monkeypatch):
     import gradio as gr
 
@@ -137,11 +160,6 @@ def test_serve_binds_locally_and_turns_on_the_login(tmp_path, monkeypatch):
 
 # The page in a real browser -------------------------------------------------------------------
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # `qa serve` as the command line runs it, with the fake embedder put in place of the model,
@@ -199,7 +217,7 @@ def server(tmp_path_factory, llm):
     docs.mkdir()
     shutil.copy(SEED_FILE, docs)
     (docs / "hostile.txt").write_text(HOSTILE, "utf-8")
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "QA_HOME": str(home), "QA_DOCS_DIR": str(docs), "QA_INDEX_DIR": str(home / "index"),
         "QA_LLM_BASE_URL": llm, "QA_LLM_MODEL": "fake", "QA_COMPOSER": "extractive",
@@ -210,24 +228,11 @@ def server(tmp_path_factory, llm):
     )
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_for(url, process, home / "serve.log")
+        wait_for_server(url, process, home / "serve.log")
         yield url, home
     finally:
         process.terminate()
         process.wait(timeout=20)
-
-
-def _wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"qa serve exited: {log.read_text()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"qa serve did not answer at {url}: {log.read_text()}")
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import gradio as gr  # noqa: E402
 
 from index import IndexBusy, IndexMissing, read_manifest, update_index  # noqa: E402
 from index.load import SUPPORTED_SUFFIXES  # noqa: E402
-from qa import Assistant, ModelMismatch, QuestionError  # noqa: E402
+from qa import Assistant, ModelMismatch, QuestionError, clean_question  # noqa: E402
 from qa.generate import ComposerUnavailable  # noqa: E402
-from ui import render  # noqa: E402
+from ui import guard, render  # noqa: E402
 from ui.feedback import append_feedback, feedback_record  # noqa: E402
 from ui.history import Conversations, Turn, new_id, now, valid_id  # noqa: E402
 from ui.upload import store_uploads  # noqa: E402
@@ -135,7 +135,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
     def respond(question, chat, saved, mode, k, composer):
         saved = _clean(saved)
-        question = (question or "").strip()
+        asked, question = question or "", clean_question(question)  # what is stored must be encodable
         if not question:
             gr.Warning("问题是空的，请输入要查询的内容。")
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -147,7 +147,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         turn, keep = Turn(question=question, mode=mode, k=int(k), asked_at=now()), ""
         try:
             try:
-                for result in assistant.stream(question, int(k), mode, composer):
+                for result in assistant.stream(asked, int(k), mode, composer):
                     if result.draft:
                         drafted = shown + [{"role": "assistant", "content": render.draft_html(result)}]
                         yield gr.skip(), drafted, gr.skip(), gr.skip(), gr.skip()
@@ -370,16 +370,22 @@ def auth_pair(auth: str) -> tuple[str, str] | None:
 
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
     settings = assistant.settings
-    build_app(assistant).queue(default_concurrency_limit=4).launch(
-        server_name=host,
-        server_port=port,
-        show_error=True,
-        auth=auth_pair(settings.auth),
-        auth_message="请登录后使用《工行通讯》问答。",
-        # A ceiling on what the web server takes in at all (Gradio refuses above it, in English);
-        # up to it, ui/upload.py refuses a file over max_file_mb with a Chinese message.
-        max_file_size=int(settings.max_file_mb * 5 * 2**20),
-        footer_links=[],
-        css=CSS,
-        js=JS,
-    )
+    uploads = guard.use_temp_folder(settings)  # before build_app: its components note the folder
+    stop_sweeping = guard.start_sweeper(uploads, settings.upload_max_age, every=guard.SWEEP_INTERVAL)
+    try:
+        build_app(assistant).queue(default_concurrency_limit=4).launch(
+            server_name=host,
+            server_port=port,
+            show_error=True,
+            auth=auth_pair(settings.auth),
+            auth_message="请登录后使用《工行通讯》问答。连续输错密码后，须稍候再试。",
+            # A ceiling on what the web server takes in at all (Gradio refuses above it, in English);
+            # up to it, ui/upload.py refuses a file over max_file_mb with a Chinese message.
+            max_file_size=int(settings.max_file_mb * 5 * 2**20),
+            footer_links=[],
+            css=CSS,
+            js=JS,
+            app_kwargs={"middleware": guard.middleware(settings)},
+        )
+    finally:
+        stop_sweeping.set()

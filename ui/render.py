@@ -280,6 +280,9 @@ def upload_html(stored: list[Stored], refused: list[UploadRefused], report: Buil
         )
     for e in refused:
         lines.append(f'<li class="qa-bad">✘ {text(e.name)}：{text(e.reason)}</li>')
+    uploaded = {s.name for s in stored}
+    # What else in the folder the update would not read (a link, a pipe): named here as on every path.
+    lines += [f'<li class="qa-bad">✘ 文件夹中的 {text(name)}：{text(reason)}</li>' for name, reason in errors.items() if name not in uploaded]
     added = sum(1 for s in stored if s.name not in errors)
     if error:
         summary = f"文件已保存，但更新索引失败：{error}"
@@ -296,7 +299,7 @@ def update_html(report: BuildReport | None, error: str = "") -> str:
     """After rescanning the documents folder by hand; `error` when the update failed (no report)."""
     if report is None:
         return f'<div class="qa-report"><p class="qa-bad">更新索引失败：{text(error)}</p></div>'
-    changes = [("新增", report.added), ("更新", report.replaced), ("移除", report.removed)]
+    changes = [("新增", report.added), ("更新", report.replaced), ("修复", report.repaired), ("移除", report.removed)]
     lines = [f'<li class="qa-ok">{label} {text(name)}</li>' for label, names in changes for name in names]
     lines += [f'<li class="qa-bad">✘ {text(e.path.name)}：{text(e.reason)}</li>' for e in report.errors]
     summary = f"索引已更新，嵌入了 {report.chunks_embedded} 个新段落。" if report.changed else "索引已是最新，无需改动。"

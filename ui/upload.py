@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index import LoadError, Settings
-from index.load import SUPPORTED_SUFFIXES, discover, file_id, parse_document
+from index.load import SUPPORTED_SUFFIXES, Limits, discover, file_id, parse_document, read_file
 
 # Whole name at most this many UTF-8 bytes: well inside the 255 of common file systems, with room
 # for a « (2)» when the name is taken.
@@ -62,21 +62,21 @@ def store_upload(source: Path, original: str, settings: Settings, known: dict[st
     (document_hashes); the stored file is added to it, so one batch cannot store a file twice."""
     name = safe_name(original)
     shown = _shown(original)
-    limit = int(settings.max_file_mb * 2**20)
+    limits = Limits.of(settings)
     try:
         size = source.stat().st_size
-        if size > limit:  # before reading it
+        if size > limits.max_bytes:  # before reading it
             raise UploadRefused(shown, f"文件过大（{size / 2**20:.3g} MB，上限 {settings.max_file_mb:g} MB）")
         data = source.read_bytes()
     except OSError as e:
         raise UploadRefused(shown, f"无法读取上传的文件（{e.strerror or e}）") from e
     docs = settings.docs_dir
-    known = document_hashes(docs) if known is None else known
+    known = document_hashes(docs, limits) if known is None else known
     digest = file_id(data)
     if digest in known:
         raise UploadRefused(shown, f"与已有的文件 {known[digest]} 内容相同，未重复加入")
     try:
-        parse_document(data, docs / name, docs, limit)
+        parse_document(data, docs / name, docs, limits)
     except LoadError as e:
         raise UploadRefused(shown, e.reason) from e
     stored = _write_new(docs, name, data)
@@ -92,7 +92,7 @@ def store_upload(source: Path, original: str, settings: Settings, known: dict[st
 def store_uploads(files: list[tuple[Path, str]], settings: Settings) -> tuple[list[Stored], list[UploadRefused]]:
     """Store each of (temporary path, name sent) that passes; the others are refused one by one."""
     stored, refused = [], []
-    known = document_hashes(settings.docs_dir)
+    known = document_hashes(settings.docs_dir, Limits.of(settings))
     for source, original in files:
         try:
             stored.append(store_upload(source, original, settings, known))
@@ -105,22 +105,23 @@ def store_uploads(files: list[tuple[Path, str]], settings: Settings) -> tuple[li
 _hash_cache: dict[Path, dict[Path, tuple[int, int, str]]] = {}
 
 
-def document_hashes(docs_dir: Path) -> dict[str, str]:
+def document_hashes(docs_dir: Path, limits: Limits) -> dict[str, str]:
     """Content hash (the index's file id) → name of every file the index would take from the
-    folder; a file unchanged since the last call (size, mtime) is not read again."""
+    folder; a file unchanged since the last call (size, mtime) is not read again, and one over
+    the size limit not at all (the index refuses it anyway)."""
     docs_dir.mkdir(parents=True, exist_ok=True)
     cached, kept = _hash_cache.get(docs_dir, {}), {}
     found = {}
-    for path in discover(docs_dir):
+    for path in discover(docs_dir).files:
         try:
-            stat = path.stat()
+            stat = path.stat(follow_symlinks=False)
             known = cached.get(path)
             if known and known[:2] == (stat.st_size, stat.st_mtime_ns):
                 digest = known[2]
             else:
-                digest = file_id(path.read_bytes())
+                digest = file_id(read_file(path, docs_dir, limits))
             kept[path] = (stat.st_size, stat.st_mtime_ns, digest)
-        except OSError:
+        except (OSError, LoadError):
             continue
         found.setdefault(digest, path.relative_to(docs_dir).as_posix())
     _hash_cache[docs_dir] = kept  # files no longer listed are dropped
