@@ -96,7 +96,7 @@ def _wait_until_up(url: str, server: subprocess.Popen, timeout: float = 600) -> 
 
 def _ask(client: Client, question: str) -> tuple[float, str]:
     started = time.perf_counter()
-    result = client.predict(question, [], {"current": "", "ids": []}, "hybrid", 5, "extractive", api_name="/respond")
+    result = client.predict(question, [], {"current": "", "ids": []}, "hybrid", 5, "rules", api_name="/respond")
     seconds = time.perf_counter() - started
     chat = result[1]
     reply = chat[-1]["content"] if chat else ""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from index import Chunk
 from qa import Answer, Assistant, QuestionError
-from qa.text import squash
+from qa.text import char_f1, squash
 
 # Evidence and chunk must share this many characters (or the whole evidence, if shorter)
 # for a chunk holding a gold string to count as the right place rather than a coincidence.
@@ -47,13 +47,14 @@ class Outcome:
     seconds: float
     top_passages: list[str] = field(default_factory=list)
     kind: str = ""
+    retrieval_seconds: float = 0.0  # of `seconds`, what retrieval took: the rest is the composer's
 
 
 @dataclass
 class Evaluation:
     """One configuration's run over a set: overall, per question kind, and every question's outcome."""
 
-    name: str  # the configuration: a retrieval mode, a composer, or both (hybrid+extractive)
+    name: str  # the configuration: a retrieval mode, a composer, or both (hybrid+rules)
     summary: dict
     by_kind: dict[str, dict]
     outcomes: list[Outcome]
@@ -84,16 +85,6 @@ def is_hit(chunk: Chunk, question: Question) -> bool:
         return True
     match = SequenceMatcher(None, text, evidence, autojunk=False).find_longest_match()
     return match.size >= min(EVIDENCE_OVERLAP, len(evidence))
-
-
-def char_f1(prediction: str, gold: str) -> float:
-    """CMRC 2018's character-level F1."""
-    common = Counter(prediction) & Counter(gold)
-    same = sum(common.values())
-    if not same:
-        return 0.0
-    precision, recall = same / len(prediction), same / len(gold)
-    return 2 * precision * recall / (precision + recall)
 
 
 def evaluate(
@@ -146,6 +137,7 @@ def _outcome(q: Question, result: Answer, seconds: float) -> Outcome:
         correct=result.abstained if not q.answerable else any(squash(a) in shown for a in q.answers),
         abstained=result.abstained,
         seconds=seconds,
+        retrieval_seconds=result.timings.get("retrieve", 0.0),
         top_passages=[_passage(h.chunk) for h in result.passages[:3]],
         kind=_kind(q),
     )
@@ -198,6 +190,7 @@ def _summary(m: Counter, outcomes: list[Outcome]) -> dict:
         "false_abstention": _share(m["abstained_wrong"], m["answerable"]),
         "latency_p50_ms": 1000 * statistics.median(latencies) if latencies else None,
         "latency_p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))] if latencies else None,
+        "latency_retrieval_p50_ms": 1000 * statistics.median(o.retrieval_seconds for o in outcomes) if outcomes else None,
     }
 
 

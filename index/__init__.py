@@ -2,6 +2,7 @@
 
 from index.build import BuildReport, build_index, ensure_index, index_is_current, update_index
 from index.config import Settings
+from index.e5_convert import ensure_e5_model
 from index.embed import Embedder, make_embedder
 from index.load import Limits, Listing, LoadError, discover
 from index.migrate import migrate_index
@@ -40,6 +41,7 @@ __all__ = [
     "build_index",
     "current_generation",
     "discover",
+    "ensure_e5_model",
     "ensure_index",
     "index_is_current",
     "make_embedder",

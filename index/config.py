@@ -111,8 +111,10 @@ class Settings:
     max_read_seconds: float = 120.0  # extracting, cleaning and reading the articles of one file
     # Below this share of the question's key terms found in a passage, the composer abstains.
     min_support: float = 0.3
-    # extractive (default, nothing to download) or generative (an OpenAI-compatible endpoint).
-    composer: str = field(default_factory=lambda: os.environ.get("QA_COMPOSER", "extractive"))
+    # rules (default: the hand-written extractive composer, once called "extractive"), reader (the
+    # trained reader, qa/reader.py: not yet the default, README *The reader* has the figures) or
+    # generative (an OpenAI-compatible endpoint).
+    composer: str = field(default_factory=lambda: os.environ.get("QA_COMPOSER", "rules"))
     llm_base_url: str = field(default_factory=lambda: os.environ.get("QA_LLM_BASE_URL", ""))
     llm_model: str = field(default_factory=lambda: os.environ.get("QA_LLM_MODEL", ""))
     llm_key_env: str = "QA_LLM_API_KEY"  # the variable holding the key; the key itself is never stored
@@ -133,6 +135,10 @@ class Settings:
     login_base_delay: float = 10.0
     login_max_delay: float = 300.0
     login_window: float = 900.0
+
+    def __post_init__(self):
+        if self.composer == "extractive":  # the rule composer's name before the reader came
+            object.__setattr__(self, "composer", "rules")
 
     # Cached: the fields are frozen, and these are asked for on every question. (A cached value
     # goes into the instance's __dict__, past the frozen __setattr__; eq, hash and repr use the fields.)

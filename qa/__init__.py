@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from index import Embedder, IndexMissing, Settings, current_generation, make_embedder, open_index
-from qa.compose import compose
-from qa.generate import generate
+from qa.composers import COMPOSERS, make_composers
 from qa.records import Answer, Citation, Hit
 from qa.retrieve import ModelMismatch, RetrievalMode, Retriever
 
@@ -49,6 +48,7 @@ class Assistant:
         self._articles: dict[tuple[str, str], tuple] | None = None  # of self._retriever, once grouped
         self._last_error = ""
         self._refused = ""  # a generation that could not be loaded: not read again on every question
+        self.composers = make_composers(settings)
 
     def answer(
         self, question: str, k: int | None = None, mode: str | None = None, composer: str | None = None
@@ -64,18 +64,23 @@ class Assistant:
         notes = (INVALID_TEXT,) if _SURROGATE.search(question or "") else ()
         question = self._checked(question)
         mode = RetrievalMode.from_str(mode or self.settings.retrieval)
-        composer = composer or self.settings.composer
+        writer = self.composer(composer)
         started = time.perf_counter()
         hits = self._current_retriever().search(question, k or self.settings.top_k, mode)
         retrieved = time.perf_counter()
-        if composer == "extractive":
-            result = compose(question, hits, self.settings.min_support)
-        elif composer == "generative":
-            result = yield from generate(question, hits, self.settings)
-        else:
-            raise QuestionError(f"未知的回答方式 {composer!r}：可选 extractive 或 generative。")
+        for result in writer.compose(question, hits):
+            if result.draft:
+                yield result
+        result = replace(result, version=writer.version, warnings=notes + result.warnings)
         result.timings.update(retrieve=retrieved - started, compose=time.perf_counter() - retrieved)
-        yield replace(result, warnings=notes + result.warnings) if notes else result
+        yield result
+
+    def composer(self, name: str | None = None):
+        """The composer `name` says (qa/composers.py), or the configured one."""
+        name = "rules" if name == "extractive" else name or self.settings.composer
+        if name not in self.composers:
+            raise QuestionError(f"未知的回答方式 {name!r}：可选 {'、'.join(COMPOSERS)}。")
+        return self.composers[name]
 
     def articles(self) -> dict[tuple[str, str], tuple]:
         """The current index's chunks by article, keyed (document id, headline), each in reading

@@ -71,7 +71,7 @@ def check_generated(question: str, text: str, passages: list[Hit]) -> Answer:
     )
 
 
-def abstention(question: str, passages: list[Hit], composer: str = "extractive", warnings: tuple = ()) -> Answer:
+def abstention(question: str, passages: list[Hit], composer: str = "rules", warnings: tuple = ()) -> Answer:
     """The honest «not found»; the passages are shown as related reading, not as support."""
     return Answer(
         question=question,

@@ -33,9 +33,15 @@ from index import (
     watch,
 )
 from qa import Answer, Assistant, ModelMismatch, QuestionError, RetrievalMode
+from qa.composers import COMPOSERS, ReaderComposer
 from qa.generate import ComposerUnavailable
+from qa.reader import ReaderUnavailable
 
-USER_ERRORS = (ComposerUnavailable, IndexBusy, IndexMissing, IndexWriteError, LoadError, ModelMismatch, QuestionError, FileNotFoundError, ValueError)
+USER_ERRORS = (
+    ComposerUnavailable, IndexBusy, IndexMissing, IndexWriteError, LoadError, ModelMismatch, QuestionError,
+    ReaderUnavailable, FileNotFoundError, ValueError,
+)
+COMPOSER_NAMES = (*COMPOSERS, "extractive")  # "extractive": the rules composer's former name
 FAILED, INTERRUPTED = 1, 130
 
 
@@ -125,19 +131,29 @@ def _watch(args) -> int:
 def _status(args) -> int:
     settings = _settings(args)
     manifest = read_manifest(settings)
+    reader = _reader_status(settings)
     if args.json:
-        where = {"index_dir": str(settings.index_path), "store": str(settings.store_location)}
+        where = {"index_dir": str(settings.index_path), "store": str(settings.store_location), "reader": reader}
         print(json.dumps(asdict(manifest) | where, ensure_ascii=False, indent=2))
         return 0
     print(f"索引：{settings.store_location}")
     print(f"文件 {len(manifest.documents)} 个，段落 {manifest.chunk_count} 个，构建于 {manifest.built_at}")
     print(f"嵌入模型：{manifest.embedder}（{manifest.dim} 维，指纹 {manifest.fingerprint}）")
     print(f"切分：每段 {manifest.chunk_size} 字，重叠 {manifest.chunk_overlap} 字")
+    print(f"阅读模型：{reader}")
     for name, entry in manifest.documents.items():
         print(f"  {name}  {entry.chunks} 段  sha256 {entry.id[:12]}")
     for name in manifest.skipped:
         print(f"  {name}  （无法读取，已跳过）")
     return 0
+
+
+def _reader_status(settings: Settings) -> str:
+    """The reader's name and fingerprint, or why it cannot answer."""
+    try:
+        return ReaderComposer(settings).version
+    except ReaderUnavailable as e:
+        return f"不可用：{e}"
 
 
 def _ask(args) -> int:
@@ -174,7 +190,10 @@ def _serve(args) -> int:
         print(f"跳过 {error}", file=sys.stderr)
     from ui.app import serve  # the chat's dependencies load only when it is asked for
 
-    serve(Assistant(settings, embedder), host=args.host, port=args.port)
+    assistant = Assistant(settings, embedder)
+    if settings.composer == "reader":  # now, not on the first question: a missing file is said at start
+        assistant.composer("reader").reader.load()
+    serve(assistant, host=args.host, port=args.port)
     return 0
 
 
@@ -204,6 +223,7 @@ def _eval(args) -> int:
         print(report_text(first.summary, first.outcomes))
         if len(first.by_kind) > 1:
             print("\n" + kinds_text(first))
+    versions = sorted({assistant.composer(c).version for _, _, c in configurations})
     run_at = datetime.now()
     folder = args.out or settings.home / "eval" / f"{Path(args.set).stem}-{run_at:%Y%m%d-%H%M%S}"
     about = {
@@ -211,6 +231,7 @@ def _eval(args) -> int:
         "questions": len(questions),
         "documents": str(settings.docs_dir),
         "embedder": embedder.name,
+        "composers": ", ".join(versions),
         "k": args.k,
         "configurations": ", ".join(e.name for e in evaluations),
         "run at": run_at.isoformat(timespec="seconds"),
@@ -232,9 +253,6 @@ def _eval(args) -> int:
     return 1 if problems else 0
 
 
-COMPOSERS = ("extractive", "generative")
-
-
 def _configurations(text: str) -> list[tuple[str, str | None, str | None]]:
     """(name, retrieval mode, composer) for each of `dense,keyword,hybrid`, `extractive,generative`
     or a pair such as `hybrid+generative`; what an item leaves out is the default."""
@@ -242,12 +260,12 @@ def _configurations(text: str) -> list[tuple[str, str | None, str | None]]:
     for item in filter(None, (part.strip() for part in text.split(","))):
         mode = composer = None
         for part in item.split("+"):
-            if part in COMPOSERS:
+            if part in COMPOSER_NAMES:
                 composer = part
             elif part in {m.value for m in RetrievalMode}:
                 mode = part
             else:
-                choices = ", ".join([*(m.value for m in RetrievalMode), *COMPOSERS])
+                choices = ", ".join([*(m.value for m in RetrievalMode), *COMPOSER_NAMES])
                 raise ValueError(f"未知的评测配置 {part!r}：可选 {choices}，或用 + 组合（hybrid+generative）")
         found.append((item, mode, composer))
     return found
@@ -261,6 +279,22 @@ def _bench(args) -> int:
     embedder = make_embedder(_settings(args))
     report = run(embedder, args.corpus or DEFAULT_CORPUS, args.files, sizes, args.queries, args.hnsw_max, args.rounds, say)
     print(json.dumps(report.to_json(), ensure_ascii=False, indent=2) if args.json else report_markdown(report))
+    return 0
+
+
+def _train_reader(args) -> int:
+    from dataclasses import replace
+
+    from index import ensure_e5_model
+    from qa.reader_train import TrainSettings, train
+
+    settings = TrainSettings() if args.epochs is None else replace(TrainSettings(), epochs=args.epochs)
+    card = train(args.drcd, settings=settings, base_folder=ensure_e5_model(Settings().model_cache), device=args.device)
+    figures = card["validation"]
+    print(f"已写入 qa/models/reader.safetensors（{card['bytes'] / 2**20:.1f} MB，sha256 {card['sha256'][:12]}），"
+          f"训练 {card['train_seconds']:.0f} 秒（{card['trained_on']}）")
+    print(f"验证集（DRCD test）：有答案题 F1 {figures['f1_answerable']:.3f}、EM {figures['em_answerable']:.3f}，"
+          f"误拒答 {figures['false_abstention']:.3f}，无答案题拒答 {figures['abstention_on_unanswerable']:.3f}，阈值 {card['threshold']:.2f}")
     return 0
 
 
@@ -292,7 +326,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true")
     ask.add_argument("-k", type=int, default=None, help="passages to retrieve")
-    ask.add_argument("--composer", choices=COMPOSERS, help="default: $QA_COMPOSER or extractive")
+    ask.add_argument("--composer", choices=COMPOSER_NAMES, help="default: $QA_COMPOSER or rules")
     ask.set_defaults(run=_ask)
     modes = ", ".join(m.value for m in RetrievalMode)
 
@@ -308,7 +342,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--compare",
         help=f"configurations to run side by side, comma-separated: retrieval modes ({modes}), "
-        f"composers ({', '.join(COMPOSERS)}) or pairs (hybrid+generative)",
+        f"composers ({', '.join(COMPOSERS)}) or pairs (hybrid+rules)",
     )
     evaluate.add_argument("--out", type=Path, help="report folder (default: var/eval/<set>-<time>/)")
     evaluate.add_argument("--floor", type=Path, help="fail (exit 1) below the floors in this file (eval/floor.json)")
@@ -323,6 +357,14 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--hnsw-max", type=int, default=100_000, help="largest size to build HNSW at (slow to build)")
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(run=_bench)
+
+    reader = commands.add_parser("reader", help="the trained reader that finds answers in passages")
+    reader_commands = reader.add_subparsers(required=True, metavar="action")
+    train = reader_commands.add_parser("train", help="fine-tune it on DRCD and calibrate when it abstains (qa/models/)")
+    train.add_argument("--drcd", type=Path, default=Path("../shared/bench/drcd"), help="folder of drcd_dev.json and drcd_test.json")
+    train.add_argument("--epochs", type=int, help="passes over the training windows (default 2)")
+    train.add_argument("--device", help="cpu or cuda (default: cuda when there is one)")
+    train.set_defaults(run=_train_reader)
 
     for sub in (ask, evaluate):
         sub.add_argument("--mode", help=f"retrieval: {modes} (default: $QA_RETRIEVAL or hybrid)")

@@ -33,5 +33,6 @@ class Answer:
     abstained: bool = False
     draft: bool = False  # a partial answer while a generative composer is still writing
     warnings: tuple[str, ...] = ()  # what the citation check dropped or flagged, for the reader
-    composer: str = "extractive"
+    composer: str = "rules"  # which composer answered (qa/composers.py); `version` says exactly what
+    version: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage

@@ -31,7 +31,7 @@ _BOUNDARY = re.compile(r"[，,。；;！？!?\n◀▶：:（）()]")
 _LIST_SEPARATOR = re.compile(r"^(?:以及|[、和及与,，\s])*$")
 _ITEM_SEPARATOR = re.compile(r"以及|[、和及与]")
 _LEAD = re.compile(r"^(?:分别|已经|已|都|共|累计|仍然|仍|还|了|是|为|的|达到|达|到|有|在|以|于|与|和|对|向|从|列|排名|排|叫做|叫|称为|位于|源自|源于|来自|自)+")
-_TRAIL = re.compile(r"(?:的|了|等|是|关口|大关|[于在]\d{1,2}月)+$")
+_TRAIL = re.compile(r"(?:的|了|等|是|[于在]\d{1,2}月)+$")
 MAX_SHORT = 24  # longer than this, the span is a clause, not a short answer
 _RIGHT_SKIP = 4
 # The aligned span is where the fact most likely stands, right after the question's words most of all.

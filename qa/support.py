@@ -33,11 +33,6 @@ GLOSSARY = (
     ("中收", "中间业务收入", "中间业务"),
     ("按揭", "住房贷款", "房贷"),
     ("网金", "网络金融"),
-    ("校招", "校园招聘"),
-    ("外币", "外汇"),
-    ("坏账", "不良"),
-    ("存量", "余额"),
-    ("AUM", "管理资产"),
 )
 _FORMS = {form: group for group in GLOSSARY for form in group}
 # Longest first, so that 中国建设银行 is not read as 中国 + 建设银行.

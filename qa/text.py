@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from collections import Counter
 
 import jieba
 
@@ -22,6 +23,16 @@ _PUNCT = re.compile(r"[\s\W_]+")
 def normalize(text: str) -> str:
     """Full-width digits and letters to half-width, spaces squeezed: how questions are compared."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def char_f1(prediction: str, gold: str) -> float:
+    """CMRC 2018's character-level F1."""
+    common = Counter(prediction) & Counter(gold)
+    same = sum(common.values())
+    if not same:
+        return 0.0
+    precision, recall = same / len(prediction), same / len(gold)
+    return 2 * precision * recall / (precision + recall)
 
 
 def squash(text: str) -> str:

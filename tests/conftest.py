@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 SEED_FILE = SEEDS / "000_4734283b9fcbc3a1.txt"
 # How CI evaluates the seed set (eval/floor.json's configuration): set, k, retrieval mode, composer.
-SEED_EVAL = ("eval/sets/seed.jsonl", 5, "hybrid", "extractive")
+SEED_EVAL = ("eval/sets/seed.jsonl", 5, "hybrid", "rules")
 
 
 def pytest_configure(config):
@@ -104,7 +104,8 @@ def docs_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, docs_dir: Path) -> Settings:
-    return Settings(docs_dir=docs_dir, home=tmp_path / "var", index_dir=tmp_path / "index")
+    """With the fake embedder, the rules composer: these tests are about the index, not reading."""
+    return Settings(docs_dir=docs_dir, home=tmp_path / "var", index_dir=tmp_path / "index", composer="rules")
 
 
 @pytest.fixture(scope="session")

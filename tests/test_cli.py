@@ -10,6 +10,7 @@ from qa.cli import main
 def cli_env(settings, fake_embedder, monkeypatch):
     monkeypatch.setenv("QA_HOME", str(settings.home))
     monkeypatch.setenv("QA_INDEX_DIR", str(settings.index_path))
+    monkeypatch.setenv("QA_COMPOSER", "rules")  # the fake embedder's tests; the reader has its own
     monkeypatch.setattr("qa.cli.make_embedder", lambda settings: fake_embedder)
     monkeypatch.setattr("qa.make_embedder", lambda settings: fake_embedder)
     return ["--docs", str(settings.docs_dir), "--index-dir", str(settings.index_path)]

@@ -137,7 +137,7 @@ def test_a_lone_surrogate_in_a_chat_question_is_answered_and_the_conversation_sa
     assistant = _assistant(tmp_path)
     build_index(assistant.settings, assistant.embedder, progress=False)
     respond = next(block.fn for block in build_app(assistant).fns.values() if getattr(block.fn, "__name__", "") == "respond")
-    *_, last = respond("个贷不良率\ud800是多少？", [], {"current": "", "ids": []}, "hybrid", 5, "extractive")
+    *_, last = respond("个贷不良率\ud800是多少？", [], {"current": "", "ids": []}, "hybrid", 5, "rules")
     (turn,) = Conversations(assistant.settings.history_dir).load(last[3]["current"])
     assert turn.error == "" and turn.question == "个贷不良率是多少？" and turn.answer.short == "0.39%"
     assert any("无法识别的字符" in w for w in turn.answer.warnings)

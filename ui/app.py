@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 TITLE = "《工行通讯》问答"
 EXAMPLES = ["上半年代销工银瑞信基金多少？", "个贷不良率是多少？", "工行在“世界500强”中排第几位？"]
 MODES = [("混合检索（关键词 + 向量）", "hybrid"), ("关键词检索", "keyword"), ("向量检索", "dense")]
-COMPOSERS = [("摘录式：直接引用原文句子", "extractive"), ("生成式：大模型撰写，逐句核对出处", "generative")]
+COMPOSERS = [("规则：按关键词摘录原句", "rules"), ("阅读模型（试用）：从原文中找出答案", "reader")]
+GENERATIVE = ("生成式：大模型撰写，逐句核对出处", "generative")
 MAX_CONVERSATIONS = 30  # remembered per browser
 # The conversation ids live in the browser's localStorage. Gradio "encrypts" them with a key it
 # sends to that same browser, so the key protects nothing; a fixed one keeps the list readable
@@ -152,7 +153,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         drafted = shown + [{"role": "assistant", "content": render.draft_html(result)}]
                         yield gr.skip(), drafted, gr.skip(), gr.skip(), gr.skip()
             except ComposerUnavailable as e:
-                result = assistant.answer(question, int(k), mode, "extractive")
+                result = assistant.answer(question, int(k), mode, "rules")
                 result = replace(result, warnings=result.warnings + (f"生成式回答不可用（{e}），以下为摘录式回答",))
             turn = replace(turn, answer=result)
         except QuestionError as e:
@@ -299,11 +300,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         with gr.Accordion("设置", open=False, elem_id="qa-settings"):
                             mode = gr.Radio(MODES, value=settings.retrieval, label="检索方式", elem_id="qa-mode")
                             k = gr.Slider(1, 10, value=settings.top_k, step=1, label="参考段落数", elem_id="qa-k")
+                            offered = COMPOSERS + [GENERATIVE] if settings.llm_configured else COMPOSERS
+                            chosen = settings.composer if settings.composer in [value for _, value in offered] else "rules"
                             composer = gr.Radio(
-                                COMPOSERS,
-                                value=settings.composer if settings.llm_configured else "extractive",
+                                offered,
+                                value=chosen,
                                 label="回答方式",
-                                visible=settings.llm_configured,
                                 elem_id="qa-composer",
                             )
                     with gr.Column(scale=2, min_width=300):
