@@ -136,10 +136,6 @@ class Settings:
     login_max_delay: float = 300.0
     login_window: float = 900.0
 
-    def __post_init__(self):
-        if self.composer == "extractive":  # the rule composer's name before the reader came
-            object.__setattr__(self, "composer", "rules")
-
     # Cached: the fields are frozen, and these are asked for on every question. (A cached value
     # goes into the instance's __dict__, past the frozen __setattr__; eq, hash and repr use the fields.)
     @cached_property

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from index import Embedder, IndexMissing, Settings, current_generation, make_embedder, open_index
-from qa.composers import COMPOSERS, make_composers
+from qa.composers import ALIASES, COMPOSERS, make_composers
 from qa.records import Answer, Citation, Hit
 from qa.retrieve import ModelMismatch, RetrievalMode, Retriever
 
@@ -77,7 +77,8 @@ class Assistant:
 
     def composer(self, name: str | None = None):
         """The composer `name` says (qa/composers.py), or the configured one."""
-        name = "rules" if name == "extractive" else name or self.settings.composer
+        name = name or self.settings.composer
+        name = ALIASES.get(name, name)
         if name not in self.composers:
             raise QuestionError(f"未知的回答方式 {name!r}：可选 {'、'.join(COMPOSERS)}。")
         return self.composers[name]

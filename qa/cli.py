@@ -33,7 +33,7 @@ from index import (
     watch,
 )
 from qa import Answer, Assistant, ModelMismatch, QuestionError, RetrievalMode
-from qa.composers import COMPOSERS, ReaderComposer
+from qa.composers import ALIASES, COMPOSERS, ReaderComposer
 from qa.generate import ComposerUnavailable
 from qa.reader import ReaderUnavailable
 
@@ -41,7 +41,7 @@ USER_ERRORS = (
     ComposerUnavailable, IndexBusy, IndexMissing, IndexWriteError, LoadError, ModelMismatch, QuestionError,
     ReaderUnavailable, FileNotFoundError, ValueError,
 )
-COMPOSER_NAMES = (*COMPOSERS, "extractive")  # "extractive": the rules composer's former name
+COMPOSER_NAMES = (*COMPOSERS, *ALIASES)
 FAILED, INTERRUPTED = 1, 130
 
 

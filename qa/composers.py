@@ -22,6 +22,7 @@ from qa.records import Answer, Citation, Hit
 from qa.text import squash
 
 COMPOSERS = ("reader", "rules", "generative")
+ALIASES = {"extractive": "rules"}  # the rules composer's name before the reader came
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 _TRAILING = "，,、：:；;。！？!? "
 

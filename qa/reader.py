@@ -50,14 +50,11 @@ class Span:
     margin: float
 
 
-class SpanHead:
+def span_head(hidden: int):
     """Start/end logits over tokens: one linear layer on the encoder's last hidden states."""
+    import torch
 
-    @staticmethod
-    def build(hidden: int):
-        import torch
-
-        return torch.nn.Linear(hidden, 2)
+    return torch.nn.Linear(hidden, 2)
 
 
 def file_sha256(path: Path) -> str:
@@ -117,8 +114,7 @@ class Reader:
 
     @cached_property
     def _parts(self):
-        card = self.card  # checked first: a damaged file is named, not half-loaded
-        import torch
+        self.card  # noqa: B018 — checked first: a damaged file is named, not half-loaded
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging
 
@@ -126,15 +122,14 @@ class Reader:
         logging.set_verbosity_error()  # its load report lists the pooler the reader leaves out, on every start
         tokenizer = AutoTokenizer.from_pretrained(self.base_folder)
         model = AutoModel.from_pretrained(self.base_folder, add_pooling_layer=False)
-        head = SpanHead.build(model.config.hidden_size)
+        head = span_head(model.config.hidden_size)
         try:
             load_trained(model, head, self.weights_path)
         except Exception as e:  # noqa: BLE001 — any failure to read the weights is the same message
             raise ReaderUnavailable(f"阅读模型文件 {self.weights_path} 无法加载（{type(e).__name__}: {e}）；{RETRAIN}") from e
         model.eval()
         head.eval()
-        del card
-        return tokenizer, model, head, torch
+        return tokenizer, model, head
 
     def load(self) -> None:
         """Load now (a server at start), rather than on the first question."""
@@ -146,14 +141,20 @@ class Reader:
         if not passages:
             return None
         with self._lock:
-            tokenizer, model, head, torch = self._parts
-            features = encode(tokenizer, [question] * len(passages), passages, self.settings)
-            with torch.inference_mode():
-                hidden = model(
-                    input_ids=torch.tensor(features["input_ids"]), attention_mask=torch.tensor(features["attention_mask"])
-                ).last_hidden_state
-                logits = head(hidden).float().numpy()
-        return best_span(logits, features, passages, self.settings)
+            return read_span(*self._parts, question, passages, self.settings)
+
+
+def read_span(tokenizer, model, head, question: str, passages: list[str], settings: ReaderSettings) -> Span | None:
+    """One forward pass over every window of the passages, and the best span in them."""
+    import torch
+
+    features = encode(tokenizer, [question] * len(passages), passages, settings)
+    with torch.inference_mode():
+        hidden = model(
+            input_ids=torch.tensor(features["input_ids"]), attention_mask=torch.tensor(features["attention_mask"])
+        ).last_hidden_state
+        logits = head(hidden).float().numpy()
+    return best_span(logits, features, passages, settings)
 
 
 def encode(tokenizer, questions: list[str], passages: list[str], settings: ReaderSettings) -> dict:

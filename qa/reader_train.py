@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.reader import CARD, WEIGHTS, ReaderSettings, SpanHead, base_fingerprint, best_span, encode, file_sha256, save_trained
+from qa.reader import CARD, WEIGHTS, ReaderSettings, base_fingerprint, encode, file_sha256, read_span, save_trained, span_head
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def train(drcd: Path, out_weights: Path | None = None, out_card: Path | None = N
     reader = ReaderSettings()
     tokenizer = AutoTokenizer.from_pretrained(base_folder)
     model = AutoModel.from_pretrained(base_folder, add_pooling_layer=False).to(device)
-    head = SpanHead.build(model.config.hidden_size).to(device)
+    head = span_head(model.config.hidden_size).to(device)
     first_tuned = model.config.num_hidden_layers - settings.tuned_layers
     tuned = [p for n, p in model.named_parameters() if n.startswith("encoder.layer.") and int(n.split(".")[2]) >= first_tuned]
     for p in model.parameters():
@@ -260,19 +260,8 @@ def validation_examples(path: Path, settings: TrainSettings, rng: random.Random)
 
 def margins_of(tokenizer, model, head, batch: list[Example], reader: ReaderSettings) -> list[tuple[str, float]]:
     """(best span text, its margin over "no answer") for each example, given its paragraph."""
-    import torch
-
-    found = []
-    for e in batch:
-        features = encode(tokenizer, [e.question], [e.context], reader)
-        with torch.inference_mode():
-            hidden = model(
-                input_ids=torch.tensor(features["input_ids"]), attention_mask=torch.tensor(features["attention_mask"])
-            ).last_hidden_state
-            logits = head(hidden).float().numpy()
-        span = best_span(logits, features, [e.context], reader)
-        found.append((span.text, span.margin) if span else ("", -np.inf))
-    return found
+    spans = (read_span(tokenizer, model, head, e.question, [e.context], reader) for e in batch)
+    return [(span.text, span.margin) if span else ("", -np.inf) for span in spans]
 
 
 def calibrate(batch: list[Example], margins: list[tuple[str, float]]) -> tuple[float, dict]:
