@@ -32,7 +32,7 @@ def test_refuses_an_index_built_by_another_model(settings, fake_embedder, assist
 
 
 def test_sees_a_new_index_without_restart(settings, fake_embedder, assistant):
-    assert assistant.answer("金阳县培训中心何时完工？")
+    assert assistant.answer("南沙支行上半年新增客户多少？").short != "8888户"  # not in the seed issue
     (settings.docs_dir / "002.txt").write_text("本期新闻：工行南沙支行上半年新增客户8888户。", "utf-8")
     build_index(settings, fake_embedder, progress=False)
     result = assistant.answer("南沙支行上半年新增客户多少？")
