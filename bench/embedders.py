@@ -142,7 +142,7 @@ def load_embedder(name: str):
             raise Unavailable(f"{type(e).__name__}: {e} (see the ONNX note)") from e
         raise Unavailable("optimum.onnxruntime imports here, but index/embed.py has no ONNX backend yet")
     try:
-        return make_embedder(Settings(embedder=name))
+        return make_embedder(Settings().with_(embedder=name))
     except (ImportError, FileNotFoundError) as e:
         raise Unavailable(f"{type(e).__name__}: {e}") from e
 
@@ -199,7 +199,7 @@ def retrieval(name: str, embedder: TimedEmbedder, docs: Path, questions, home: P
     """Build an index of `docs` with the embedder in `home`, then run the questions through qa."""
     from qa import Assistant
 
-    settings = Settings(docs_dir=docs, home=home, index_dir=home / "index", embedder=name)
+    settings = Settings(docs_dir=docs, home=home, index_dir=home / "index").with_(embedder=name)
     if "retrieval" in Settings.__dataclass_fields__:  # the embedder alone, not fused with keywords
         settings = settings.with_(retrieval="dense")
     started = time.perf_counter()

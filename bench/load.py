@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from eval import load_set  # noqa: E402
+from index.text import collapse_spaces  # noqa: E402
 
 NEW_ISSUE = "工行举办首届数字金融创新大赛，共有126支队伍参赛，最终评出金奖3项、银奖6项。\n供稿：科技部\n"
 ERRORS = ("系统出错", "暂时无法回答", "Traceback")
@@ -76,7 +77,7 @@ def _environment(home: Path) -> dict:
 
 
 def _start_server(home: Path, docs: Path, port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "qa.cli", "serve", "--docs", str(docs), "--port", str(port)]
+    command = [sys.executable, "-m", "cli", "serve", "--docs", str(docs), "--port", str(port)]
     log = (home / "server.log").open("w")
     return subprocess.Popen(command, cwd=ROOT, env=_environment(home), stdout=log, stderr=subprocess.STDOUT)
 
@@ -107,7 +108,7 @@ def _ask(client: Client, question: str) -> tuple[float, str]:
 def _visible_text(html: str) -> str:
     """The answer as read: tags dropped, runs of white space made one space."""
     text = re.sub(r"<[^>]+>", " ", html)
-    return re.sub(r"\s+", " ", text).strip()
+    return collapse_spaces(text).strip()
 
 
 def _single_user(url: str, questions: list[str]) -> tuple[list[float], dict[str, str]]:
@@ -146,7 +147,7 @@ def _many_users(url, questions, args, docs: Path, home: Path):
     time.sleep(min(10, args.seconds / 4))
     (docs / "load-new-issue.txt").write_text(NEW_ISSUE, "utf-8")
     update = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "index", "update", "--docs", str(docs)],
+        [sys.executable, "-m", "cli", "index", "update", "--docs", str(docs)],
         cwd=ROOT, env=_environment(home), capture_output=True, text=True,
     )
     for thread in threads:

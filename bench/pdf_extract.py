@@ -18,6 +18,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
 
 from index.formats import pdf_text  # noqa: E402
+from index.text import squash as _squash  # noqa: E402
 
 FONT = "STSong-Light"
 PAGE_W, PAGE_H = 595.0, 842.0
@@ -113,8 +114,6 @@ def make_pdf(row_by_row=False, pages=PAGES, seed=0):
     return buf.getvalue(), refs, columns, paras
 
 
-def _squash(s):
-    return "".join(s.split())
 
 
 def ordered_recall(ref, out):

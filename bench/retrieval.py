@@ -37,8 +37,9 @@ sys.path.insert(0, str(ROOT))
 from eval.run import Question, is_hit, load_set  # noqa: E402
 from index import Chunk, Settings, StoredIndex, ensure_index, make_embedder, open_index  # noqa: E402
 from index.embed import Embedder  # noqa: E402
+from index.files import sha256_file  # noqa: E402
 from index.load import discover  # noqa: E402
-from index.store import FaissStore  # noqa: E402
+from index.faiss_store import FaissStore  # noqa: E402
 from qa import fusion  # noqa: E402
 from index.tokens import Tokenizer, encode  # noqa: E402
 from qa.keyword import B, K1, KeywordIndex, question_tokens  # noqa: E402
@@ -108,7 +109,7 @@ def _fingerprint(paths: Sequence[Path], root: Path) -> str:
     digest = hashlib.sha256()
     for path in paths:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(bytes.fromhex(sha256_file(path)))
     return digest.hexdigest()[:12]
 
 
@@ -116,16 +117,11 @@ def load_corpus(name: str, embedder: Embedder, chunk_size: int, chunk_overlap: i
     """The corpus indexed by the project's pipeline (cached), its answerable questions and their vectors."""
     docs, set_path = CORPORA[name]
     key = f"{name}-{_fingerprint(discover(docs).files, docs)}-{embedder.fingerprint}-c{chunk_size}o{chunk_overlap}"
-    settings = Settings(
-        docs_dir=docs,
-        home=CACHE / key,
-        index_dir=CACHE / key / "index",
-        embedder=EMBEDDER,
-        chunk_size=chunk_size,
-        chunk_overlap=chunk_overlap,
+    settings = Settings(docs_dir=docs, home=CACHE / key, index_dir=CACHE / key / "index").with_(
+        embedder=EMBEDDER, chunk_size=chunk_size, chunk_overlap=chunk_overlap
     )
     ensure_index(settings, embedder, progress=True)  # a no-op when the cached index is current
-    index = open_index(settings.index_path)
+    index = open_index(settings)
     questions = [q for q in load_set(set_path) if q.answerable]
     return Corpus(name, index.store.chunks(), index, questions, _query_vectors(embedder, questions))
 
@@ -450,7 +446,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=100, help="questions timed per index")
     parser.add_argument("--synthetic", type=int, default=100_000, help="chunks in the synthetic index (0: skip)")
     args = parser.parse_args()
-    embedder = make_embedder(Settings(embedder=args.embedder))
+    embedder = make_embedder(Settings().with_(embedder=args.embedder))
     for size in (int(s) for s in args.chunk_sizes.split(",")):
         corpora = {name: load_corpus(name, embedder, size) for name in args.sets.split(",")}
         print(f"\n## Chunks of {size} characters, overlap 50 (embedder {embedder.name}, {embedder.fingerprint})")

@@ -1,5 +1,5 @@
 """Benchmark: what the next generation costs to carry unchanged segments over — hard links (what
-`index/store.py` does), plain copies, or reflinks where the file system has them — and what the
+`index/folder.py` does), plain copies, or reflinks where the file system has them — and what the
 segment checksums cost: the check `qa index update` runs on every committed segment before it
 links it, and the one a reader runs when it loads a generation.
 
@@ -23,8 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.update_cost import HashEmbedder, synthetic_archive  # noqa: E402
 from index import Settings, build_index, open_index  # noqa: E402
-import index.store  # noqa: E402
-from index.store import SEGMENTS, backend_for  # noqa: E402
+import index.folder_backend  # noqa: E402
+from index.backend import backend_for  # noqa: E402
+from index.folder import SEGMENTS  # noqa: E402
 
 FICLONE = 0x40049409  # linux/fs.h: share the source's blocks, copy on write
 
@@ -62,7 +63,7 @@ def main() -> None:
         docs = tmp / "docs"
         docs.mkdir()
         synthetic_archive(docs, args.chunks)
-        settings = Settings(docs_dir=docs, home=tmp, index_dir=tmp / "index", lock_timeout=0)
+        settings = Settings(docs_dir=docs, home=tmp, index_dir=tmp / "index").with_(lock_timeout=0)
         started = time.perf_counter()
         build_index(settings, HashEmbedder(), progress=False)
         build = time.perf_counter() - started
@@ -86,9 +87,9 @@ def main() -> None:
         print(f"\n{'segment checksums':<34} {'median s':>9}")
         print(f"{'update: check every segment':<34} {timed(check_all, args.repeat):>9.3f}")
         print(f"{'reader: load, segments checked':<34} {timed(lambda: open_index(settings), args.repeat):>9.3f}")
-        checked, index.store.segment_problems = index.store.segment_problems, lambda *a, **k: []
+        checked, index.folder_backend.segment_problems = index.folder_backend.segment_problems, lambda *a, **k: []
         print(f"{'reader: load, unchecked (baseline)':<34} {timed(lambda: open_index(settings), args.repeat):>9.3f}")
-        index.store.segment_problems = checked
+        index.folder_backend.segment_problems = checked
 
 
 if __name__ == "__main__":

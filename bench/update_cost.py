@@ -63,7 +63,7 @@ def measure(size: int, repeat: int) -> dict:
         docs = tmp / "docs"
         docs.mkdir()
         synthetic_archive(docs, size)
-        settings = Settings(docs_dir=docs, home=tmp, index_dir=tmp / "index", lock_timeout=0)
+        settings = Settings(docs_dir=docs, home=tmp, index_dir=tmp / "index").with_(lock_timeout=0)
         embedder = HashEmbedder()
         rebuild = timed(lambda: build_index(settings, embedder, progress=False))
         chunks = update_index(settings, embedder, progress=False).chunks
@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     n, real = real_embedding_of_one_issue()
-    print(f"new issue: the seed, {n} chunks; real embedder ({Settings().embedder}) embeds it in {real:.2f} s\n")
+    print(f"new issue: the seed, {n} chunks; real embedder ({Settings().indexing.embedder}) embeds it in {real:.2f} s\n")
     print(f"{'archive chunks':>15} {'full rebuild s':>15} {'add one issue s':>16} {'rebuild/update':>15} {'update + real embed s':>22}")
     for size in (int(s) for s in args.sizes.split(",")):
         row = measure(size, args.repeat)

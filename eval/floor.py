@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from eval.run import fmt
+from index.files import atomic_write
 
 FLOOR_FILE = Path(__file__).resolve().parent / "floor.json"
 FLOOR_FILES = (FLOOR_FILE, FLOOR_FILE.with_name("floor-cmrc.json"))
@@ -62,7 +63,7 @@ def updated(floor: dict, summary: dict) -> dict:
 
 
 def save_floor(floor: dict, path: Path = FLOOR_FILE) -> None:
-    Path(path).write_text(json.dumps(floor, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    atomic_write(Path(path), json.dumps(floor, ensure_ascii=False, indent=2) + "\n")
 
 
 def _was(measured: dict, metric: str) -> str:

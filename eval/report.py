@@ -4,6 +4,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from index.text import collapse_spaces
+
 from eval.run import Evaluation, Outcome, failed, fmt
 
 # The rows of the overall table and the bars of the chart, in reading order.
@@ -157,4 +159,4 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split()).replace("|", "｜")
+    return collapse_spaces(text).strip().replace("|", "｜")

@@ -9,8 +9,8 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from index import Chunk
-from qa import Answer, Assistant, QuestionError
-from qa.text import char_f1, squash
+from index.text import squash
+from qa import Answer, Assistant, QuestionError, char_f1
 
 # Evidence and chunk must share this many characters (or the whole evidence, if shorter)
 # for a chunk holding a gold string to count as the right place rather than a coincidence.

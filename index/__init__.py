@@ -1,27 +1,19 @@
 """Index stage: turns newsletter files into a stored, searchable index."""
 
+from index.backend import current_generation, open_index, read_manifest
 from index.build import BuildReport, build_index, ensure_index, index_is_current, update_index
 from index.config import Settings
 from index.e5_convert import ensure_e5_model
 from index.embed import Embedder, make_embedder
-from index.load import Limits, Listing, LoadError, discover
+from index.errors import IndexBusy, IndexMissing, IndexWriteError, StoreUnavailable
+from index.load import SUPPORTED_SUFFIXES, Limits, Listing, LoadError, discover, file_id, parse_document, read_file
 from index.migrate import migrate_index
-from index.records import Article, Chunk, Document, Paragraph
-from index.store import (
-    IndexBusy,
-    IndexMissing,
-    IndexWriteError,
-    Manifest,
-    StoredIndex,
-    StoreUnavailable,
-    current_generation,
-    open_index,
-    read_manifest,
-)
+from index.records import Article, Chunk, Document, Manifest, Paragraph, StoredIndex
 from index.verify import verify_index
 from index.watch import watch
 
 __all__ = [
+    "SUPPORTED_SUFFIXES",
     "Article",
     "BuildReport",
     "Chunk",
@@ -41,12 +33,15 @@ __all__ = [
     "build_index",
     "current_generation",
     "discover",
+    "file_id",
     "ensure_e5_model",
     "ensure_index",
     "index_is_current",
     "make_embedder",
     "migrate_index",
     "open_index",
+    "parse_document",
+    "read_file",
     "read_manifest",
     "update_index",
     "verify_index",

@@ -12,7 +12,7 @@ import numpy as np
 # to 50k, where it stays well under 10 ms — a third of the 30 ms answer target, most of which the
 # query embedding takes — even when the machine is busy; above, IVF took 2.6 ms at 100k and
 # 11.6 at 1M with recall@10 against flat ≥ 0.95. HNSW was measured too and not chosen: FAISS's
-# HNSW cannot delete vectors (FaissStore.delete must) and took 17 s to build at 100k against
+# HNSW took 17 s to build at 100k against
 # IVF's 0.4 — a cost paid each time a generation is opened, since the store is rebuilt from its
 # segments — for the same memory (~1.7 GB per million chunks; flat 1.5).
 FLAT_MAX = 50_000

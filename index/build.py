@@ -16,13 +16,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from index.backend import IndexBackend, backend_for
 from index.config import Settings
 from index.embed import Embedder
+from index.errors import IndexMissing
 from index.load import Limits, Listing, LoadError, discover, file_id, parse_document, read_file
-from index.records import Chunk
+from index.records import Chunk, DocumentEntry, Manifest, Segment
 from index.split import split_document
 from index.tokens import TOKENIZER, chunk_tokens
-from index.store import DocumentEntry, IndexBackend, IndexMissing, Manifest, Segment, backend_for
 
 EMBED_BATCH = 128  # chunks per call to the embedder (it batches them by its own batch size)
 # Bumped whenever cleaning or splitting changes what chunks a file gives: an index built by
@@ -62,7 +63,7 @@ def update_index(settings: Settings, embedder: Embedder, progress: bool = True, 
     left out; it never takes the others down with it.
     """
     backend, limits = backend_for(settings), Limits.of(settings)
-    with backend.lock(settings.lock_timeout):
+    with backend.lock(settings.indexing.lock_timeout):
         listing = discover(settings.docs_dir)  # once the lock is ours: the folder as it is now
         previous = None if full else _compatible_manifest(settings, embedder, backend)
         damaged = _damaged(backend, previous)
@@ -82,12 +83,12 @@ def update_index(settings: Settings, embedder: Embedder, progress: bool = True, 
                 report.unchanged.append(name)
                 continue
             try:
-                doc = parse_document(data, path, settings.docs_dir, limits)
+                doc = parse_document(data, path, settings.docs_dir, limits, settings.profile)
             except LoadError as e:
                 report.errors.append(e)
                 skipped[name] = doc_id
                 continue
-            segments[doc_id] = split_document(doc, settings.chunk_size, settings.chunk_overlap)
+            segments[doc_id] = split_document(doc, settings.indexing.chunk_size, settings.indexing.chunk_overlap)
             entries[name] = DocumentEntry(id=doc_id, chunks=len(segments[doc_id]))
             in_previous = previous is not None and name in previous.documents
             (report.repaired if doc_id in damaged else report.replaced if in_previous else report.added).append(name)
@@ -207,7 +208,8 @@ def _compatible_manifest(settings: Settings, embedder: Embedder, backend: IndexB
         manifest.tokenizer,
         manifest.chunk_size,
         manifest.chunk_overlap,
-    ) == (embedder.fingerprint, PIPELINE, TOKENIZER, settings.chunk_size, settings.chunk_overlap)
+        manifest.profile,  # the newsletter profile (index/newsletter.toml) the files were read with
+    ) == (embedder.fingerprint, PIPELINE, TOKENIZER, settings.indexing.chunk_size, settings.indexing.chunk_overlap, settings.profile.fingerprint)
     # An index written before segments carried checksums cannot be checked: rebuilt whole, once.
     checked = all(entry.checksums for entry in manifest.documents.values())
     return manifest if same_build and checked else None
@@ -234,13 +236,14 @@ def _manifest(
         dim=embedder.dim,
         pipeline=PIPELINE,
         tokenizer=TOKENIZER,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
+        chunk_size=settings.indexing.chunk_size,
+        chunk_overlap=settings.indexing.chunk_overlap,
         documents=documents,
         skipped=skipped,
         versions=_versions(),
         built_at=previous.built_at if previous else now,
         updated_at=now,
+        profile=settings.profile.fingerprint,
     )
 
 

@@ -3,7 +3,9 @@
 import re
 import statistics
 
+from index.profile import Profile, default_profile
 from index.records import Paragraph
+from index.text import CJK, CJK_PUNCT, FULL_STOPS, STOPS
 
 # Shortfalls from the column around a line, in Han-character widths: a paragraph's first line
 # is indented by two characters; a heading is shorter than that.
@@ -12,39 +14,26 @@ _HEADING_SHORT_BY = 3.5
 # In the newsletter's typesetting a digit or Latin letter takes about 0.6 of a Han character.
 _NARROW_WIDTH = 0.6
 _NEIGHBOURS = 3
-_PARAGRAPH_END = tuple("。！？…”」』!?")
+# A paragraph ends at a full stop, also inside closing quotes or after an ellipsis.
+_PARAGRAPH_END = tuple(STOPS + "…”」』")
 _CLAUSE_END = _PARAGRAPH_END + tuple("；：，、’）》;:,)")
 _MAX_HEADING_CHARS = 30
 # Longer lines were not hard-wrapped by a PDF column: such a text has a paragraph a line.
 _MAX_WRAPPED_WIDTH = 60
-PAGE_MARKER = re.compile(r"◀\s*第\S{1,3}版\s*▶")
-# Lines that by their form are never part of a paragraph. A byline credits a department
-# (供稿：个人金融业务部) or reporters (行报记者 王旎 行报通讯员 方建国); a contents box opens
-# with 导读 or 目录; a subtitle opens with a dash; QR-code labels (…公众号, …场景号) are page
-# furniture; a Markdown heading is a heading by markup.
-_CREDIT = r"(?:供稿|撰稿|来稿|来源|作者|文|图|摄影|图文)\s*[：:/／]"
-_NAME = r"[\u4e00-\u9fff·]{2,4}"
-_REPORTERS = rf"(?:\S{{0,4}}?(?:记者|通讯员|特约撰稿人)\s*{_NAME}(?:\s+{_NAME})*\s*)+"
-_BYLINE = re.compile(rf"{_CREDIT}\s*[^。！？；]{{1,30}}|{_REPORTERS}")
-_CONTENTS_MARKER = re.compile(r"(?:本期)?(?:导\s*读|目\s*录|要\s*目)")
-_FURNITURE = re.compile(r"(?:\S*?(?:公众号|场景号|视频号|二维码|扫码关注|客户端|小程序)\s*)+")
+# Lines that by their form are never part of a paragraph. The newsletter's own (page markers,
+# bylines, contents markers, QR-code furniture) are in its profile (index/newsletter.toml, read by
+# index/profile.py); a subtitle opens with a dash; a Markdown heading is a heading by markup.
 _MARKDOWN_HEADING = re.compile(r"#{1,6}\s+\S.*")
 _SUBTITLE = re.compile(r"[—–-]{2}\s*\S.*")
-# A credit glued to the next text («供稿：管理信息部工行通讯融e联场景号»): a department name
-# ends in one of these; the rest of the line is split off when it is longer than a person's name.
-_ORG_END = r"(?:部|室|处|科|局|所|院|办|中心|分行|支行|银行|公司|委员会|小组)"
-_GLUED_CREDIT = re.compile(rf"({_CREDIT}\s*[^\s，。；：]{{0,11}}{_ORG_END})(?=\S{{5,}})")
-# A credit that ends the line of a paragraph's last sentence («……全家脱贫。 供稿：办公室»).
-_TRAILING_CREDIT = re.compile(rf"(?<=[。！？”])[ \t\u3000]*(?={_CREDIT}[^。！？；\n]{{1,30}}$)", re.M)
-_CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\u2018-\u201d"
+_CJK = CJK + CJK_PUNCT
 # A space next to a CJK character, with a non-space on the other side, is an extraction
 # artefact («工银安盛保险 195亿元»); a space between two Han characters may be meaningful
 # (the two halves of a headline), so that one stays.
 _STRAY_SPACE = re.compile(
     rf"(?<=[{_CJK}])[ \t\u3000]+(?=[0-9A-Za-z%(《“（])"
     rf"|(?<=[0-9A-Za-z%)》”）])[ \t\u3000]+(?=[{_CJK}])"
-    rf"|(?<=[\u3000-\u303f\uff00-\uffef\u2018-\u201d])[ \t\u3000]+(?=\S)"
-    rf"|(?<=\S)[ \t\u3000]+(?=[\u3000-\u303f\uff00-\uffef\u2018-\u201d])"
+    rf"|(?<=[{CJK_PUNCT}])[ \t\u3000]+(?=\S)"
+    rf"|(?<=\S)[ \t\u3000]+(?=[{CJK_PUNCT}])"
 )
 
 
@@ -52,18 +41,6 @@ def line_width(line: str) -> float:
     """Printed width of a line in Han characters."""
     narrow = sum(1 for c in line if "!" <= c <= "~")
     return len(line) - line.count(" ") - narrow * (1 - _NARROW_WIDTH)
-
-
-def is_byline(text: str) -> bool:
-    return bool(_BYLINE.fullmatch(text.strip()))
-
-
-def is_contents_marker(text: str) -> bool:
-    return bool(_CONTENTS_MARKER.fullmatch(text.strip()))
-
-
-def is_furniture(text: str) -> bool:
-    return bool(_FURNITURE.fullmatch(text.strip()))
 
 
 def is_subtitle(text: str) -> bool:
@@ -76,7 +53,7 @@ def is_markdown_heading(text: str) -> bool:
 
 def is_title(text: str) -> bool:
     """Short, and no sentence or clause inside: how a headline or section title reads."""
-    return _looks_like_heading(text) and not re.search(r"[。！？；，、]", text)
+    return _looks_like_heading(text) and not re.search(rf"[{FULL_STOPS}；，、]", text)
 
 
 def squeeze_spaces(text: str) -> str:
@@ -84,13 +61,19 @@ def squeeze_spaces(text: str) -> str:
     return _STRAY_SPACE.sub("", text)
 
 
-def clean(raw: str, hard_wrapped: bool = True) -> tuple[str, tuple[Paragraph, ...]]:
+def clean(raw: str, hard_wrapped: bool = True, profile: Profile | None = None) -> tuple[str, tuple[Paragraph, ...]]:
     """Return the cleaned text (paragraphs joined by newlines) and its paragraphs.
 
     `hard_wrapped`: lines were broken at a column (text copied out of a PDF); otherwise, as
-    the PDF, Word and HTML extractors give it, every line is a paragraph already."""
-    lines = _lines(raw)
-    blocks = _paragraph_blocks(lines) if hard_wrapped else [([line], _is_heading_line(line)) for line in lines]
+    the PDF, Word and HTML extractors give it, every line is a paragraph already. `profile`:
+    the newsletter's conventions (index/profile.py), the packaged one if none is given."""
+    profile = profile or default_profile()
+    lines = _lines(raw, profile)
+    blocks = (
+        _paragraph_blocks(lines, profile)
+        if hard_wrapped
+        else [([line], _is_heading_line(line, profile)) for line in lines]
+    )
     paragraphs, parts, offset = [], [], 0
     for block, is_heading in blocks:
         text = squeeze_spaces("".join(block))
@@ -102,28 +85,28 @@ def clean(raw: str, hard_wrapped: bool = True) -> tuple[str, tuple[Paragraph, ..
     return "\n".join(parts), tuple(paragraphs)
 
 
-def _lines(raw: str) -> list[str]:
+def _lines(raw: str, profile: Profile) -> list[str]:
     """Non-empty stripped lines; page markers and bylines glued to other text go onto lines of their own."""
     raw = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
-    raw = PAGE_MARKER.sub(lambda m: f"\n{m.group(0)}\n", raw)
-    raw = _TRAILING_CREDIT.sub("\n", raw)
+    raw = profile.page_marker.sub(lambda m: f"\n{m.group(0)}\n", raw)
+    raw = profile.trailing_credit.sub("\n", raw)
     lines = [line.strip() for line in raw.split("\n") if line.strip()]
-    return [part for line in lines for part in _split_glued_credit(line)]
+    return [part for line in lines for part in _split_glued_credit(line, profile)]
 
 
-def _split_glued_credit(line: str) -> list[str]:
-    glued = _GLUED_CREDIT.match(line)
+def _split_glued_credit(line: str, profile: Profile) -> list[str]:
+    glued = profile.glued_credit.match(line)
     return [glued.group(1), line[glued.end() :].strip()] if glued else [line]
 
 
-def _paragraph_blocks(lines: list[str]) -> list[tuple[list[str], bool]]:
+def _paragraph_blocks(lines: list[str], profile: Profile) -> list[tuple[list[str], bool]]:
     shortfalls = _shortfalls([line_width(line) for line in lines])
     blocks: list[tuple[list[str], bool]] = []
     current: list[str] = []
     # Whether the last block closed a unit (heading, byline, page marker): a headline may follow.
     after_unit = True
     for i, line in enumerate(lines):
-        alone = _stands_alone(line, current)
+        alone = _stands_alone(line, current, profile)
         if alone is not None:
             blocks += [(current, False)] if current else []
             blocks.append(([line], alone))
@@ -156,20 +139,20 @@ def _paragraph_blocks(lines: list[str]) -> list[tuple[list[str], bool]]:
     return blocks
 
 
-def _is_heading_line(line: str) -> bool:
-    alone = _stands_alone(line, [])
+def _is_heading_line(line: str, profile: Profile) -> bool:
+    alone = _stands_alone(line, [], profile)
     return _looks_like_heading(line) if alone is None else alone
 
 
-def _stands_alone(line: str, current: list[str]) -> bool | None:
+def _stands_alone(line: str, current: list[str], profile: Profile) -> bool | None:
     """Whether a line that is a paragraph by its form alone is a heading; None for other lines."""
-    if PAGE_MARKER.fullmatch(line) or is_furniture(line):
+    if profile.is_page_marker(line) or profile.is_furniture(line):
         return False
-    if is_contents_marker(line) or is_markdown_heading(line):
+    if profile.is_contents_marker(line) or is_markdown_heading(line):
         return True
     # After a sentence's end a byline closes the paragraph even when the paragraph's last line
     # did not look like one; in mid-sentence such a line is wrapped text.
-    if is_byline(line) and (not current or current[-1].endswith(_PARAGRAPH_END)):
+    if profile.is_byline(line) and (not current or current[-1].endswith(_PARAGRAPH_END)):
         return False
     # A dash-led line inside a paragraph is a wrapped dash, not a subtitle.
     return True if not current and is_subtitle(line) else None

@@ -1,10 +1,14 @@
 """The one place for configuration: defaults, overridden by environment variables and CLI flags."""
 
+import hashlib
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
+
+from index.profile import DEFAULT_PATH as DEFAULT_PROFILE
+from index.profile import Profile, load_profile
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -16,6 +20,7 @@ def _optional_env_path(name: str) -> Path | None:
 
 
 DEFAULT_COLLECTION = "newsletter_qa"
+DEFAULT_DOCS = Path("seeds")
 _COLLECTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
 _STORE_FORMS = (
     "faiss://PATH, milvus://HOST:PORT/[DATABASE/]COLLECTION, milvus+https://…, or a milvus-lite file FILE.db[/COLLECTION]"
@@ -88,20 +93,13 @@ def _collection(name: str, text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Everything a stage may need to know; every stage receives the same object."""
+class IndexSettings:
+    """How documents become the index (index/)."""
 
-    docs_dir: Path = field(default_factory=lambda: _env_path("QA_DOCS_DIR", Path("seeds")))
-    home: Path = field(default_factory=lambda: _env_path("QA_HOME", Path("var")))
-    index_dir: Path | None = field(default_factory=lambda: _optional_env_path("QA_INDEX_DIR"))
     # e5-small in sentence-transformers (index/embed.py; chosen in README, Embedders).
     embedder: str = field(default_factory=lambda: os.environ.get("QA_EMBEDDER", "e5-small"))
     chunk_size: int = 300
     chunk_overlap: int = 50
-    top_k: int = 5
-    # dense, keyword or hybrid (qa/retrieve.py); hybrid measured best (README, Retrieval).
-    retrieval: str = field(default_factory=lambda: os.environ.get("QA_RETRIEVAL", "hybrid"))
-    max_question_chars: int = 500
     lock_timeout: float = 600.0  # seconds a second writer waits for the first
     # What one file may cost to read (index/load.py); over any of them it is refused with the figure
     # and the limit, and the rest of the batch goes in. A 100-page issue is ~300–500k characters
@@ -109,6 +107,16 @@ class Settings:
     max_file_mb: float = 20.0  # bytes on disk, checked with stat before anything is read
     max_file_chars: int = 600_000  # characters extracted, counted while extracting
     max_read_seconds: float = 120.0  # extracting, cleaning and reading the articles of one file
+
+
+@dataclass(frozen=True)
+class AnsweringSettings:
+    """How a question is answered (qa/)."""
+
+    top_k: int = 5
+    # dense, keyword or hybrid (qa/retrieve.py); hybrid measured best (README, Retrieval).
+    retrieval: str = field(default_factory=lambda: os.environ.get("QA_RETRIEVAL", "hybrid"))
+    max_question_chars: int = 500
     # Below this share of the question's key terms found in a passage, the composer abstains.
     min_support: float = 0.3
     # rules (default: the hand-written extractive composer, once called "extractive"), reader (the
@@ -119,10 +127,17 @@ class Settings:
     llm_model: str = field(default_factory=lambda: os.environ.get("QA_LLM_MODEL", ""))
     llm_key_env: str = "QA_LLM_API_KEY"  # the variable holding the key; the key itself is never stored
     llm_timeout: float = 60.0
-    # Where vectors live: faiss://PATH (default: the index folder) or a Milvus URI (index/milvus.py).
-    store: str = field(default_factory=lambda: os.environ.get("QA_STORE", ""))
-    milvus_token_env: str = "QA_MILVUS_TOKEN"  # the variable holding "user:password" or an API key
-    # The chat: read-only users may not upload or reindex; "user:password" turns on a login.
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    """The chat server (ui/)."""
+
+    # Read-only users may not upload or reindex; "user:password" turns on a login.
     allow_upload: bool = field(default_factory=lambda: os.environ.get("QA_READ_ONLY", "") == "")
     auth: str = field(default_factory=lambda: os.environ.get("QA_AUTH", ""))
     # Gradio's temp folder (home/uploads) keeps an upload this many seconds; the chat has read
@@ -136,19 +151,57 @@ class Settings:
     login_max_delay: float = 300.0
     login_window: float = 900.0
 
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a stage may need to know, one object for every stage: where things are, and a
+    group of settings for each stage (`indexing`, `answering`, `chat`). Built once by the entry
+    point (or a test); `with_` changes any field by name, whichever group holds it."""
+
+    docs_dir: Path = field(default_factory=lambda: _env_path("QA_DOCS_DIR", DEFAULT_DOCS))
+    home: Path = field(default_factory=lambda: _env_path("QA_HOME", Path("var")))
+    index_dir: Path | None = field(default_factory=lambda: _optional_env_path("QA_INDEX_DIR"))
+    # Where vectors live: faiss://PATH (default: the index folder) or a Milvus URI (index/milvus.py).
+    store: str = field(default_factory=lambda: os.environ.get("QA_STORE", ""))
+    milvus_token_env: str = "QA_MILVUS_TOKEN"  # the variable holding "user:password" or an API key
+    # The newsletter's conventions (index/newsletter.toml, read by index/profile.py): page markers,
+    # bylines, furniture, glossary. Its fingerprint is in the manifest: a changed file rebuilds.
+    profile_path: Path = field(default_factory=lambda: _env_path("QA_PROFILE", DEFAULT_PROFILE))
+    indexing: IndexSettings = field(default_factory=IndexSettings)
+    answering: AnsweringSettings = field(default_factory=AnsweringSettings)
+    chat: ChatSettings = field(default_factory=ChatSettings)
+
     # Cached: the fields are frozen, and these are asked for on every question. (A cached value
     # goes into the instance's __dict__, past the frozen __setattr__; eq, hash and repr use the fields.)
     @cached_property
     def index_path(self) -> Path:
-        """The FAISS index folder; with a Milvus store, where this machine's writers take their lock."""
+        """The FAISS index folder; with a Milvus store, where this machine's writers take their lock.
+        Each documents folder gets its own index (`folder_key`), so evaluating another corpus
+        leaves the main one alone; the CLI, the chat, migrate and ensure_index all ask here."""
         faiss_path = parse_store(self.store).path if self.store.startswith("faiss://") else None
-        return self.index_dir or faiss_path or self.home / "index"
+        key = self.folder_key
+        return self.index_dir or faiss_path or (self.home / "indexes" / key if key else self.home / "index")
+
+    @cached_property
+    def folder_key(self) -> str:
+        """"" for the default documents folder ($QA_DOCS_DIR or seeds/); for any other, its name
+        and a hash of its path, which names its index folder and its Milvus collection."""
+        folder = self.docs_dir.resolve()
+        if folder == _env_path("QA_DOCS_DIR", DEFAULT_DOCS).resolve():
+            return ""
+        return f"{folder.name}-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
 
     @cached_property
     def store_location(self) -> StoreLocation:
-        """`store` parsed; FAISS always lives at `index_path` (--index-dir wins over faiss://PATH)."""
+        """`store` parsed; FAISS always lives at `index_path` (--index-dir wins over faiss://PATH).
+        A Milvus store of another documents folder gets a collection of its own, unless the index
+        folder was named outright."""
         location = parse_store(self.store)
-        return replace(location, path=self.index_path) if location.engine == "faiss" else location
+        if location.engine == "faiss":
+            return replace(location, path=self.index_path)
+        if self.folder_key and self.index_dir is None:
+            return location.with_collection(f"{location.collection}_{self.folder_key.rsplit('-', 1)[-1]}")
+        return location
 
     @property
     def feedback_path(self) -> Path:
@@ -158,14 +211,32 @@ class Settings:
     def history_dir(self) -> Path:
         return self.home / "history"
 
-    @property
-    def llm_configured(self) -> bool:
-        return bool(self.llm_base_url and self.llm_model)
+    @cached_property
+    def profile(self) -> Profile:
+        """The newsletter profile, read and checked once (a bad file raises ProfileError naming the key)."""
+        return load_profile(self.profile_path)
 
     @property
     def model_cache(self) -> Path:
         return _env_path("QA_MODEL_CACHE", self.home / "models")
 
     def with_(self, **changes) -> "Settings":
-        """A copy with the given fields changed; None values are ignored (unset CLI flags)."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """A copy with the given fields changed, each in the group that holds it; None values are
+        ignored (unset CLI flags). An unknown name is refused."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        groups = {name: {} for name in _GROUPS}
+        own = {}
+        for key, value in changes.items():
+            group = next((name for name, kind in _GROUPS.items() if key in _fields(kind)), None)
+            if group is None and key not in _fields(Settings):
+                raise TypeError(f"Settings has no field {key!r}")
+            (groups[group] if group else own)[key] = value
+        grouped = {name: replace(getattr(self, name), **values) for name, values in groups.items() if values}
+        return replace(self, **own, **grouped)
+
+
+_GROUPS = {"indexing": IndexSettings, "answering": AnsweringSettings, "chat": ChatSettings}
+
+
+def _fields(kind: type) -> set[str]:
+    return {f.name for f in fields(kind)}

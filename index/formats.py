@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from xml.parsers import expat
 
+from index.text import collapse_spaces
+
 
 class FormatError(Exception):
     """The file cannot be turned into text; the message says why in plain Chinese words."""
@@ -246,7 +248,7 @@ def _seg_text(chars: list[dict]) -> str:
                 out.append(" ")
         out.append(t)
         prev = c
-    return re.sub(r"\s+", " ", "".join(out)).strip()
+    return collapse_spaces("".join(out)).strip()
 
 
 def _segments(chars: list[dict]) -> list[_Seg]:
@@ -622,7 +624,7 @@ def _main_part(zf: zipfile.ZipFile, archive: _CountedBytes) -> str:
 
 
 def _paragraph_text(raw: str) -> str:
-    lines = [" ".join(line.split()) for line in raw.split("\n")]
+    lines = [collapse_spaces(line).strip() for line in raw.split("\n")]
     return "\n".join(line for line in lines if line)
 
 

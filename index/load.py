@@ -7,7 +7,6 @@ Each file is opened component by component without following links (`open_inside
 file swapped for a link between listing and reading is refused too."""
 
 import errno
-import hashlib
 import math
 import os
 import stat
@@ -17,7 +16,9 @@ from pathlib import Path
 
 from index.clean import clean
 from index.config import Settings
+from index.files import sha256_bytes
 from index.formats import EXTRACTORS, TEXT_SUFFIXES, Budget, FormatError
+from index.profile import Profile
 from index.records import Document
 from index.structure import articles
 
@@ -45,7 +46,7 @@ class Limits:
 
     @classmethod
     def of(cls, settings: Settings) -> "Limits":
-        return cls(int(settings.max_file_mb * 2**20), settings.max_file_chars, settings.max_read_seconds)
+        return cls(int(settings.indexing.max_file_mb * 2**20), settings.indexing.max_file_chars, settings.indexing.max_read_seconds)
 
     def budget(self) -> Budget:
         """A fresh budget for one file, its clock started now."""
@@ -167,21 +168,24 @@ def _is_link(name: str, folder: int) -> bool:
 
 
 def file_id(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return sha256_bytes(data)
 
 
-def load_document(path: Path, docs_dir: Path, limits: Limits = NO_LIMITS) -> Document:
+def load_document(path: Path, docs_dir: Path, limits: Limits = NO_LIMITS, profile: Profile | None = None) -> Document:
     """Read, decode and clean one file of the folder; raise LoadError if it cannot be read as a newsletter."""
     try:
         data = read_file(path, docs_dir, limits)
     except OSError as e:
         raise LoadError(path, f"无法读取文件（{e.strerror or e}）") from e
-    return parse_document(data, path, docs_dir, limits)
+    return parse_document(data, path, docs_dir, limits, profile)
 
 
-def parse_document(data: bytes, path: Path, docs_dir: Path, limits: Limits = NO_LIMITS) -> Document:
-    """A file's bytes, already read, as a Document; `path` names it and chooses the format.
-    Extraction, cleaning and reading the articles share one budget of characters and seconds."""
+def parse_document(
+    data: bytes, path: Path, docs_dir: Path, limits: Limits = NO_LIMITS, profile: Profile | None = None
+) -> Document:
+    """A file's bytes, already read, as a Document; `path` names it and chooses the format, `profile`
+    the newsletter's conventions (the packaged one if None). Extraction, cleaning and reading the
+    articles share one budget of characters and seconds."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(path, f"不支持的文件类型 {path.suffix or '（无扩展名）'}；支持 {' '.join(SUPPORTED_SUFFIXES)}")
@@ -189,8 +193,8 @@ def parse_document(data: bytes, path: Path, docs_dir: Path, limits: Limits = NO_
     budget = limits.budget()
     try:
         raw = EXTRACTORS[suffix](data, budget)
-        text, paragraphs = clean(raw, hard_wrapped=suffix in TEXT_SUFFIXES)
-        found = articles(paragraphs)
+        text, paragraphs = clean(raw, hard_wrapped=suffix in TEXT_SUFFIXES, profile=profile)
+        found = articles(paragraphs, profile)
         budget.check(len(text))  # the time cleaning and structure took counts too
     except FormatError as e:
         raise LoadError(path, str(e)) from e

@@ -4,7 +4,7 @@ embedding again: the same manifest, chunk rows, vectors and keyword tokens, comm
 from dataclasses import dataclass, replace
 
 from index.config import Settings, parse_store
-from index.store import backend_for
+from index.backend import backend_for
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,6 @@ def migrate_index(settings: Settings, to: str) -> MigrationReport:
                 f"源索引中 {name} 不完整（{len(segment.chunks)} 段，清单记录 {entry.chunks}）；请先运行 `qa index verify`"
             )
         segments.append(segment)
-    with target.lock(settings.lock_timeout):
+    with target.lock(settings.indexing.lock_timeout):
         generation = target.commit(manifest, segments)
     return MigrationReport(source.location, target.location, len(manifest.documents), manifest.chunk_count, generation)

@@ -27,21 +27,10 @@ from pymilvus import DataType, MilvusClient
 from pymilvus.exceptions import MilvusException
 
 from index.config import StoreLocation
-from index.records import Chunk
-from index.store import (
-    REPAIR,
-    DocumentEntry,
-    IndexCorrupt,
-    IndexMissing,
-    Manifest,
-    Segment,
-    StoredIndex,
-    StoreUnavailable,
-    chunk_from_row,
-    chunk_row,
-    segment_problems,
-    writer_lock,
-)
+from index.errors import REPAIR, IndexCorrupt, IndexMissing, StoreUnavailable
+from index.folder import writer_lock
+from index.integrity import segment_problems
+from index.records import Chunk, DocumentEntry, Manifest, Segment, StoredIndex, chunk_from_row, chunk_row
 
 # milvus-lite logs a failed start with a traceback; the error raised here says it in words.
 logging.getLogger("milvus_lite").addHandler(logging.NullHandler())
@@ -74,7 +63,7 @@ _present: set[tuple] = set()
 
 
 class MilvusBackend:
-    """An `IndexBackend` (index/store.py) on one Milvus collection and its manifest collection."""
+    """An `IndexBackend` (index/backend.py) on one Milvus collection and its manifest collection."""
 
     def __init__(self, where: StoreLocation, token: str = "", lock_dir=None):
         self.where, self.location = where, where.uri
@@ -141,7 +130,7 @@ class MilvusBackend:
                 raise IndexCorrupt(f"索引已损坏：{problems[0]}；{REPAIR}")
         store = MilvusStore(self, manifest.dim, [c for s in segments for c in s.chunks])
         keyword_rows = [s.keyword_rows() for s in segments]
-        return StoredIndex(folder=None, manifest=manifest, store=store, keyword_rows=keyword_rows)
+        return StoredIndex(manifest=manifest, store=store, keyword_rows=keyword_rows)
 
     def read_segment(self, doc_id: str, doc_name: str) -> Segment:
         with self._calls():
@@ -206,7 +195,13 @@ class MilvusBackend:
                     found.setdefault(row["doc_id"], []).append(row)
         return found
 
-    def count(self) -> int:
+    def strays(self) -> int:
+        documents = set(self.read_manifest().unique_documents())
+        with self._calls():
+            return sum(row["doc_id"] not in documents for row in self._query("", ["doc_id"]))
+
+    def rows_stored(self) -> int:
+        """Rows in the chunks collection, of whatever generation."""
         with self._calls():
             found = self.client.query(self.chunks_name, filter="", output_fields=["count(*)"])
         return int(found[0]["count(*)"])
@@ -291,7 +286,7 @@ class MilvusBackend:
         for doc_ids in _batches(sorted(retired)):
             self.client.delete(self.chunks_name, filter=f"doc_id in {json.dumps(doc_ids)}")
         self.client.delete(self.manifest_name, filter=f'key != "{CURRENT}" and not (key like "{generation}/%")')
-        if self.count() != manifest.chunk_count:  # rows of documents a crashed writer never committed
+        if self.rows_stored() != manifest.chunk_count:  # rows of documents a crashed writer never committed
             kept = set(manifest.unique_documents())
             strays = {row["doc_id"] for row in self._query("", ["doc_id"])} - kept
             for doc_ids in _batches(sorted(strays)):
@@ -352,15 +347,23 @@ class MilvusStore:
         return list(self._chunks.values()) if ids is None else [self._chunks[i] for i in ids]
 
     def count(self) -> int:
-        """Rows in the collection: more than this generation's while a writer is between steps."""
-        return self._backend.count()
+        """This generation's chunks with a vector in the collection; rows of another generation
+        (a writer between steps, or one that crashed) are the backend's `strays`, not counted."""
+        return len(self.vector_ids())
 
     def vector_ids(self) -> list[int]:
-        return self._backend.ids()
+        return [i for i in self._backend.ids() if i in self._chunks]
 
     def info(self) -> dict:
         where = self._backend.location
-        return {"engine": "milvus", "location": where, "index": "FLAT (IP)", "dim": self.dim, "vectors": self.count()}
+        return {
+            "engine": "milvus",
+            "location": where,
+            "index": "FLAT (IP)",
+            "kind": "flat",
+            "dim": self.dim,
+            "vectors": self.count(),
+        }
 
 
 def release(where: StoreLocation) -> None:

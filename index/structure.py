@@ -33,16 +33,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import takewhile
 
-from index.clean import (
-    PAGE_MARKER,
-    is_byline,
-    is_contents_marker,
-    is_furniture,
-    is_markdown_heading,
-    is_subtitle,
-    is_title,
-)
+from index.clean import is_markdown_heading, is_subtitle, is_title
+from index.profile import Profile, default_profile
 from index.records import Article, Paragraph
+from index.text import FULL_STOPS, char_bigrams, squash
 
 ARTICLE, CONTENTS, CAPTION = "article", "contents", "caption"
 
@@ -58,29 +52,31 @@ _MAX_ENTRY_CHARS = 60
 _MAX_COLUMN_CHARS = 6
 _MAX_CAPTION_CHARS = 300
 _MAX_HEADLINE_CHARS = 30
-_SENTENCE_END = tuple("。！？…")
+_SENTENCE_END = tuple(FULL_STOPS + "…")
 _MARKDOWN_H1 = re.compile(r"#\s")
 
 
-def articles(paragraphs: tuple[Paragraph, ...]) -> tuple[Article, ...]:
-    """The articles of a cleaned document, in the order of the text."""
-    roles = [_role(p) for p in paragraphs]
+def articles(paragraphs: tuple[Paragraph, ...], profile: Profile | None = None) -> tuple[Article, ...]:
+    """The articles of a cleaned document, in the order of the text; `profile`: the newsletter's
+    conventions (index/profile.py), the packaged one if none is given."""
+    profile = profile or default_profile()
+    roles = [_role(p, profile) for p in paragraphs]
     if not paragraphs:
         return ()
     if not {_MARKER, _BYLINE, _CONTENTS} & set(roles):
         return _plain(paragraphs, roles)
-    return _issue(paragraphs, roles)
+    return _issue(paragraphs, roles, profile)
 
 
-def _role(p: Paragraph) -> str:
+def _role(p: Paragraph, profile: Profile) -> str:
     text = p.text
-    if PAGE_MARKER.fullmatch(text):
+    if profile.is_page_marker(text):
         return _MARKER
-    if is_byline(text):
+    if profile.is_byline(text):
         return _BYLINE
-    if is_furniture(text):
+    if profile.is_furniture(text):
         return _FURNITURE
-    if is_contents_marker(text):
+    if profile.is_contents_marker(text):
         return _CONTENTS
     if is_subtitle(text):
         return _SUB
@@ -149,8 +145,8 @@ class _Draft:
     adopted: set[int] = field(default_factory=set)  # found elsewhere in the file: outside its span
 
 
-def _issue(ps: tuple[Paragraph, ...], roles: list[str]) -> tuple[Article, ...]:
-    tokens, contents, columns = _tokens(ps, roles)
+def _issue(ps: tuple[Paragraph, ...], roles: list[str], profile: Profile) -> tuple[Article, ...]:
+    tokens, contents, columns = _tokens(ps, roles, profile)
     drafts, orphans = _read(ps, roles, tokens)
     for cluster in orphans:
         _adopt(ps, drafts, cluster)
@@ -158,7 +154,9 @@ def _issue(ps: tuple[Paragraph, ...], roles: list[str]) -> tuple[Article, ...]:
     return tuple(sorted(found, key=lambda a: a.start))
 
 
-def _tokens(ps: tuple[Paragraph, ...], roles: list[str]) -> tuple[list[_Token], list[Article], set[str]]:
+def _tokens(
+    ps: tuple[Paragraph, ...], roles: list[str], profile: Profile
+) -> tuple[list[_Token], list[Article], set[str]]:
     """The issue as runs of body, groups of headings, bylines and contents blocks, in text order.
 
     Page markers and furniture are not tokens: a marker sets the page of what follows, furniture is
@@ -177,7 +175,7 @@ def _tokens(ps: tuple[Paragraph, ...], roles: list[str]) -> tuple[list[_Token], 
             i = end
             continue
         if role == _MARKER:
-            page = _page_name(ps[i].text)
+            page = profile.page_name(ps[i].text)
         elif role != _FURNITURE:
             kind = _HEAD if role in _HEADS else role
             if kind != _BYLINE and tokens and tokens[-1].kind == kind:
@@ -342,7 +340,7 @@ def _is_entry(text: str) -> bool:
 def _contents_article(ps: tuple[Paragraph, ...], i: int, end: int) -> Article:
     body = ((ps[i + 1].start, _end(ps[end - 1])),) if end > i + 1 else ()
     return Article(
-        headline=re.sub(r"\s+", "", ps[i].text),
+        headline=squash(ps[i].text),
         kind=CONTENTS,
         start=ps[i].start,
         end=_end(ps[end - 1]),
@@ -405,19 +403,15 @@ def _title(text: str) -> str:
     return re.sub(r"^#{1,6}\s*", "", text).strip()
 
 
-def _page_name(marker: str) -> str:
-    return re.sub(r"[◀▶\s]", "", marker)
-
-
 def _caption_headline(text: str) -> str:
     """The first sentence's opening clauses, as many as fit a headline."""
-    sentence = re.split(r"(?<=[。！？])", text, maxsplit=1)[0]
+    sentence = re.split(rf"(?<=[{FULL_STOPS}])", text, maxsplit=1)[0]
     headline = ""
     for clause in re.split(r"(?<=[，；：])", sentence):
         if headline and len(headline + clause) > _MAX_HEADLINE_CHARS:
             break
         headline += clause
-    return headline.rstrip("，；：。！？")
+    return headline.rstrip("，；：" + FULL_STOPS)
 
 
 def _joined(ps: tuple[Paragraph, ...], indices: list[int]) -> str:
@@ -426,7 +420,7 @@ def _joined(ps: tuple[Paragraph, ...], indices: list[int]) -> str:
 
 def _bigrams(text: str) -> Counter:
     """Character bigrams within runs of letters and digits: the vocabulary Chinese text shares."""
-    return Counter(run[i : i + 2] for run in re.findall(r"[^\W_]+", text) for i in range(len(run) - 1))
+    return Counter(pair for run in re.findall(r"[^\W_]+", text) for pair in char_bigrams(run))
 
 
 def _affinity(title: str, text: Counter) -> float:

@@ -11,15 +11,14 @@ from functools import cache
 import jieba
 import numpy as np
 
+from index.text import HAN, HAN_RUN, NON_WORD, char_bigrams
+
 jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
 
 # Han runs give characters and bigrams; Latin words and numbers (decimals kept whole: 5.4, 0.29)
 # are single tokens; everything else (punctuation, spaces, symbols) separates.
-_HAN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
-_RUN = re.compile(rf"{_HAN}+|[a-z]+|[0-9]+(?:\.[0-9]+)?")
-_IS_HAN = re.compile(rf"{_HAN}+")
+_RUN = re.compile(rf"[{HAN}]+|[a-z]+|[0-9]+(?:\.[0-9]+)?")
 _NUMBER_UNIT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(万亿|万|亿|千|百)")
-_NOT_WORD = re.compile(r"[\s\W_]+")
 
 
 @cache
@@ -71,18 +70,18 @@ class Tokenizer:
         tokens: list[str] = []
         for match in _RUN.finditer(text):
             run = match.group()
-            if not _IS_HAN.fullmatch(run):
+            if not HAN_RUN.fullmatch(run):
                 tokens.append(run)
                 continue
             if self.chars:
                 tokens.extend(run)
             if self.bigrams:
-                tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+                tokens.extend(char_bigrams(run))
             if self.bigrams and not self.chars and len(run) == 1:
                 tokens.append(run)  # a lone character has no bigram: keep it whole
         if self.words:
             tokens.extend(
-                w for w in jieba.lcut(text) if len(w) >= self.min_word and _IS_HAN.search(w) and not _NOT_WORD.search(w)
+                w for w in jieba.lcut(text) if len(w) >= self.min_word and HAN_RUN.search(w) and not NON_WORD.search(w)
             )
         if self.units:
             tokens.extend(number + unit for number, unit in _NUMBER_UNIT.findall(text))

@@ -1,10 +1,12 @@
 """Check a stored index for consistency and say exactly what is wrong."""
 
+from index.backend import IndexBackend, backend_for
 from index.build import PIPELINE, file_ids
 from index.config import Settings
 from index.embed import Embedder
+from index.errors import IndexMissing
+from index.records import Manifest
 from index.tokens import TOKENIZER
-from index.store import IndexBackend, IndexMissing, Manifest, backend_for
 
 
 def verify_index(settings: Settings, embedder: Embedder | None = None) -> list[str]:
@@ -44,6 +46,9 @@ def _loaded_problems(backend: IndexBackend) -> list[str]:
         problems.append(f"向量 {index.store.count()} 个，段落 {len(row_ids)} 行，清单记录 {index.manifest.chunk_count} 个")
     if vector_ids != row_ids:
         problems.append(f"向量与段落的编号不一致：{len(vector_ids ^ row_ids)} 个只在一边")
+    strays = backend.strays()
+    if strays:
+        problems.append(f"存储中有 {strays} 个段落不属于清单记录的任何文档（中断的写入留下的），下次提交更新时清除")
     return problems
 
 

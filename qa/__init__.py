@@ -6,14 +6,18 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import cache
 
 from index import Embedder, IndexMissing, Settings, current_generation, make_embedder, open_index
 from qa.composers import ALIASES, COMPOSERS, make_composers
+from qa.generate import ComposerUnavailable
 from qa.records import Answer, Citation, Hit
 from qa.retrieve import ModelMismatch, RetrievalMode, Retriever
+from qa.text import char_f1
 
 __all__ = [
-    "Answer", "Assistant", "Citation", "Hit", "ModelMismatch", "QuestionError", "RetrievalMode", "answer", "clean_question",
+    "ALIASES", "COMPOSERS", "Answer", "Assistant", "Citation", "ComposerUnavailable", "Hit", "ModelMismatch",
+    "QuestionError", "RetrievalMode", "answer", "char_f1", "clean_question",
 ]
 
 
@@ -28,8 +32,21 @@ INVALID_TEXT = "问题中有无法识别的字符（不是有效的 UTF-8 文字
 
 
 def clean_question(question: str) -> str:
-    """The question as it is answered and stored: no control characters, no lone surrogates."""
-    return _SURROGATE.sub("", _CONTROL.sub(" ", question or "")).strip()
+    """The question as it is answered and stored: no control characters, no lone surrogates, and
+    in simplified characters, as the newsletter is written (個貸 → 个贷; simplified text is
+    left as it is: checked on every question of eval/sets/)."""
+    return _simplified(_SURROGATE.sub("", _CONTROL.sub(" ", question or "")).strip())
+
+
+@cache
+def _to_simplified():
+    from opencc import OpenCC  # OpenCC's tables, in pure Python: loaded once, in ~10 ms
+
+    return OpenCC("t2s")
+
+
+def _simplified(text: str) -> str:
+    return _to_simplified().convert(text) if text else text
 
 
 class QuestionError(ValueError):
@@ -63,10 +80,10 @@ class Assistant:
         """Drafts while the composer writes (generative only), then the checked, final answer."""
         notes = (INVALID_TEXT,) if _SURROGATE.search(question or "") else ()
         question = self._checked(question)
-        mode = RetrievalMode.from_str(mode or self.settings.retrieval)
+        mode = RetrievalMode.from_str(mode or self.settings.answering.retrieval)
         writer = self.composer(composer)
         started = time.perf_counter()
-        hits = self._current_retriever().search(question, k or self.settings.top_k, mode)
+        hits = self._current_retriever().search(question, k or self.settings.answering.top_k, mode)
         retrieved = time.perf_counter()
         for result in writer.compose(question, hits):
             if result.draft:
@@ -77,7 +94,7 @@ class Assistant:
 
     def composer(self, name: str | None = None):
         """The composer `name` says (qa/composers.py), or the configured one."""
-        name = name or self.settings.composer
+        name = name or self.settings.answering.composer
         name = ALIASES.get(name, name)
         if name not in self.composers:
             raise QuestionError(f"未知的回答方式 {name!r}：可选 {'、'.join(COMPOSERS)}。")
@@ -125,7 +142,7 @@ class Assistant:
         question = clean_question(question)
         if not question:
             raise QuestionError("问题是空的，请输入要查询的内容。")
-        limit = self.settings.max_question_chars
+        limit = self.settings.answering.max_question_chars
         if len(question) > limit:
             raise QuestionError(f"问题太长（{len(question)} 字），请精简到 {limit} 字以内。")
         if not any(c.isalnum() for c in question):

@@ -4,14 +4,15 @@ was shown, the cited words stand in that passage, and a claim whose citation fai
 import re
 from dataclasses import replace
 
+from index.text import SENTENCE_ENDS, bigrams, squash
 from qa.records import Answer, Citation, Hit
-from qa.text import bigrams, normalize, sentences, squash
+from qa.text import normalize, sentences
 
 NOT_FOUND = "资料中没有找到能回答这个问题的内容。"
 
 _MARKER = re.compile(r"\s*[\[【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
 # «…1096亿元。[1]»: a marker after the full stop belongs to the sentence before it.
-_MARKER_AFTER_STOP = re.compile(r"([。！？!?；;])((?:\s*[\[【]\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]】])+)")
+_MARKER_AFTER_STOP = re.compile(rf"([{SENTENCE_ENDS}])((?:\s*[\[【]\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]】])+)")
 _QUOTED = re.compile(r"[「“\"]([^」”\"]{2,})[」”\"]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # A generated sentence counts as resting on a passage when this share of its character bigrams

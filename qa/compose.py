@@ -1,13 +1,13 @@
 """The extractive composer: a short answer first, then the sentence it stands in, cited [n]."""
 
-import re
 from dataclasses import dataclass
 
+from index.profile import Profile, default_profile
 from qa.check import NOT_FOUND, abstention, check_citations
 from qa.question import Question, parse
 from qa.records import Answer, Citation, Hit
 from qa.span import Alignment, align, fitting_facts, short_answer
-from qa.support import canonical, missing_terms
+from qa.support import missing_terms
 from qa.text import coverage, sentences
 
 __all__ = ["NOT_FOUND", "compose", "question_kind"]
@@ -15,8 +15,6 @@ __all__ = ["NOT_FOUND", "compose", "question_kind"]
 # Who wrote a story is said by its byline, what it is called by its headline: both share few
 # words with the question, so the passage's support stands in for theirs.
 _CREDIT_BONUS = 0.3
-_CREDIT = re.compile(r"^供稿[：:]\s*")
-_PAGE = re.compile(r"◀\s*第.{1,3}版\s*▶")
 
 
 @dataclass(frozen=True)
@@ -34,13 +32,15 @@ def question_kind(question: str) -> str:
     return parse(question).kind
 
 
-def compose(question: str, passages: list[Hit], min_support: float) -> Answer:
-    """Answer from the passages alone; abstain when no sentence carries the question's terms."""
+def compose(question: str, passages: list[Hit], min_support: float, profile: Profile | None = None) -> Answer:
+    """Answer from the passages alone; abstain when no sentence carries the question's terms.
+    `profile`: the newsletter's conventions (index/profile.py), the packaged one if none is given."""
+    profile = profile or default_profile()
     parsed = parse(question)
-    best = _best_candidate(parsed, passages)
-    if best is None or best.support < min_support or _unsupported(parsed, best, passages):
+    best = _best_candidate(parsed, passages, profile)
+    if best is None or best.support < min_support or _unsupported(parsed, best, passages, profile):
         return abstention(question, passages)
-    short = _short(parsed, best, passages[best.n - 1])
+    short = _short(parsed, best, passages[best.n - 1], profile)
     citation = Citation(n=best.n, chunk=passages[best.n - 1].chunk, quote=best.sentence)
     cited = f"{best.sentence} [{best.n}]"
     text = f"{short}。依据：{cited}" if short and short != best.sentence else cited
@@ -49,10 +49,10 @@ def compose(question: str, passages: list[Hit], min_support: float) -> Answer:
     )
 
 
-def _unsupported(question: Question, best: _Candidate, passages: list[Hit]) -> bool:
+def _unsupported(question: Question, best: _Candidate, passages: list[Hit], profile: Profile) -> bool:
     """The question asks about something its article does not report, or for a figure the
     sentence does not give."""
-    if missing_terms(question.text, best.context, _article_text(passages, passages[best.n - 1])):
+    if missing_terms(question.text, best.context, _article_text(passages, passages[best.n - 1]), profile):
         return True
     return question.kind in ("number", "date") and not best.has_fact
 
@@ -63,21 +63,23 @@ def _article_text(passages: list[Hit], hit: Hit) -> str:
     return "\n".join(same)
 
 
-def _short(question: Question, best: _Candidate, hit: Hit) -> str:
+def _short(question: Question, best: _Candidate, hit: Hit, profile: Profile) -> str:
     if question.kind == "headline" and best.sentence == hit.chunk.headline:
         return hit.chunk.headline
     if question.kind == "byline" and best.sentence == hit.chunk.byline:
-        return _CREDIT.sub("", best.sentence) if _CREDIT.match(best.sentence) else best.alignment.span
-    return short_answer(question, best.sentence, best.alignment)
+        credit = profile.credit  # «供稿：个人金融业务部» → 个人金融业务部
+        return credit.sub("", best.sentence) if credit.match(best.sentence) else best.alignment.span
+    return short_answer(question, best.sentence, profile, best.alignment)
 
 
-def _best_candidate(question: Question, passages: list[Hit]) -> _Candidate | None:
+def _best_candidate(question: Question, passages: list[Hit], profile: Profile) -> _Candidate | None:
+    canonical = profile.canonical
     terms = [canonical(t) for t in question.terms]
     best = None
     for n, hit in enumerate(passages, start=1):
         chunk = hit.chunk
         passage_support = coverage(terms, canonical(chunk.full_text))
-        units = _units(chunk)
+        units = _units(chunk, profile)
         # The headline, section and opening sentence name what the passage is about.
         frame = " ".join(p for p in (chunk.headline, chunk.section, units[0] if units else "") if p)
         previous = ""
@@ -89,11 +91,11 @@ def _best_candidate(question: Question, passages: list[Hit]) -> _Candidate | Non
                 own = coverage(terms, canonical(sentence))
                 # A sentence often leans on the one before it for its subject («目前，项目已完成…»).
                 local = max(own, coverage(terms, canonical(f"{previous} {sentence}")))
-            alignment = align(question, sentence)
+            alignment = align(question, sentence, profile)
             score = 0.45 * own + 0.2 * local + 0.2 * passage_support + 0.15 * alignment.quality - 0.01 * n
             if credit:  # a contents entry only points to its article, whose own headline says more
                 score += _CREDIT_BONUS / 2 if chunk.kind == "contents" else _CREDIT_BONUS
-            has_fact = bool(fitting_facts(question, sentence))
+            has_fact = bool(fitting_facts(question, sentence, profile))
             if question.kind in ("number", "date") and not has_fact:
                 score -= 0.2  # a sentence without the kind of fact asked for rarely answers
             context = chunk.full_text if credit else f"{frame} {previous} {sentence}"
@@ -110,14 +112,14 @@ def _credited(question: Question, chunk, sentence: str) -> bool:
     return question.kind == "headline" and (sentence == chunk.headline or chunk.kind == "contents")
 
 
-def _units(chunk) -> list[str]:
+def _units(chunk, profile: Profile) -> list[str]:
     """Sentences; in a table of contents, each entry up to its page marker is one unit."""
     if chunk.kind != "contents":
         return sentences(chunk.full_text)
     entries, current = [], []
     for line in chunk.text.splitlines():
         current.append(line.strip())
-        if _PAGE.search(line):
+        if profile.page_marker.search(line):
             entries.append(" ".join(current))
             current = []
     return entries + ([" ".join(current)] if current else [])

@@ -14,17 +14,17 @@ from functools import cached_property
 from typing import Protocol
 
 from index import Settings, ensure_e5_model
+from index.text import CLAUSE_ENDS, SENTENCE_ENDS, squash
 from qa.check import abstention, check_citations
 from qa.compose import compose
 from qa.generate import generate
 from qa.reader import Reader, Span
 from qa.records import Answer, Citation, Hit
-from qa.text import squash
 
 COMPOSERS = ("reader", "rules", "generative")
 ALIASES = {"extractive": "rules"}  # the rules composer's name before the reader came
-_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
-_TRAILING = "，,、：:；;。！？!? "
+_SENTENCE_END = re.compile(rf"[{SENTENCE_ENDS}\n]")
+_TRAILING = CLAUSE_ENDS + " "
 
 
 class Composer(Protocol):
@@ -40,10 +40,11 @@ class RulesComposer:
     name = version = "rules"
 
     def __init__(self, settings: Settings):
-        self.min_support = settings.min_support
+        self.min_support = settings.answering.min_support
+        self.profile = settings.profile  # the newsletter's conventions (index/profile.py)
 
     def compose(self, question: str, hits: list[Hit]) -> Iterator[Answer]:
-        yield compose(question, hits, self.min_support)
+        yield compose(question, hits, self.min_support, self.profile)
 
 
 class GenerativeComposer:
@@ -54,7 +55,7 @@ class GenerativeComposer:
 
     @property
     def version(self) -> str:
-        return f"generative:{self.settings.llm_model}"
+        return f"generative:{self.settings.answering.llm_model}"
 
     def compose(self, question: str, hits: list[Hit]) -> Iterator[Answer]:
         final = yield from generate(question, hits, self.settings)

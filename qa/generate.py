@@ -8,11 +8,13 @@ from collections.abc import Iterator
 import httpx
 
 from index import Settings
+from index.profile import Profile
 from qa.check import NOT_FOUND, check_generated
 from qa.records import Answer, Hit
 
+# {name}: the publication's, from the newsletter profile (index/newsletter.toml).
 SYSTEM_PROMPT = (
-    "你是《工行通讯》问答助手。只根据用户给出的编号段落回答，用中文，简洁。"
+    "你是《{name}》问答助手。只根据用户给出的编号段落回答，用中文，简洁。"
     "先给出简短答案（数字带单位、人名、日期），再用一两句话说明依据。"
     "每句话后面用 [n] 标注它所依据的段落编号，只能引用给出的段落。"
     f"如果段落不能回答问题，只回答：{NOT_FOUND}"
@@ -24,36 +26,40 @@ class ComposerUnavailable(RuntimeError):
     """The generative composer is not configured or its endpoint failed; the message says which."""
 
 
+def system_prompt(profile: Profile) -> str:
+    return SYSTEM_PROMPT.replace("{name}", profile.name)
+
+
 def generate(question: str, passages: list[Hit], settings: Settings) -> Iterator[Answer]:
     """Drafts as tokens arrive; returns (as the generator's value) the checked answer."""
-    if not settings.llm_configured:
+    if not settings.answering.llm_configured:
         raise ComposerUnavailable("未配置生成式回答：请设置 QA_LLM_BASE_URL 和 QA_LLM_MODEL。")
     text = ""
-    for token in stream_chat(settings, messages(question, passages)):
+    for token in stream_chat(settings, messages(question, passages, settings.profile)):
         text += token
         yield Answer(question=question, text=text, passages=tuple(passages), draft=True, composer="generative")
     return check_generated(question, text, passages)
 
 
-def messages(question: str, passages: list[Hit]) -> list[dict]:
+def messages(question: str, passages: list[Hit], profile: Profile) -> list[dict]:
     numbered = "\n\n".join(
         f"[{n}] {hit.chunk.citation_label}\n{hit.chunk.full_text}" for n, hit in enumerate(passages, start=1)
     )
     return [
-        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "system", "content": system_prompt(profile)},
         {"role": "user", "content": f"段落：\n{numbered}\n\n问题：{question}"},
     ]
 
 
 def stream_chat(settings: Settings, chat: list[dict]) -> Iterator[str]:
     """The content tokens of one streamed chat completion (server-sent events)."""
-    url = settings.llm_base_url.rstrip("/") + "/chat/completions"
+    url = settings.answering.llm_base_url.rstrip("/") + "/chat/completions"
     headers = {"Content-Type": "application/json"}
-    if key := os.environ.get(settings.llm_key_env):
+    if key := os.environ.get(settings.answering.llm_key_env):
         headers["Authorization"] = f"Bearer {key}"
-    body = {"model": settings.llm_model, "messages": chat, "stream": True, "temperature": 0}
+    body = {"model": settings.answering.llm_model, "messages": chat, "stream": True, "temperature": 0}
     try:
-        with httpx.stream("POST", url, json=body, headers=headers, timeout=settings.llm_timeout) as response:
+        with httpx.stream("POST", url, json=body, headers=headers, timeout=settings.answering.llm_timeout) as response:
             if response.status_code != 200:
                 response.read()
                 raise ComposerUnavailable(f"生成服务返回 {response.status_code}：{response.text[:200]}")
@@ -61,7 +67,7 @@ def stream_chat(settings: Settings, chat: list[dict]) -> Iterator[str]:
                 if token := _token(line):
                     yield token
     except httpx.HTTPError as e:
-        raise ComposerUnavailable(f"无法连接生成服务 {settings.llm_base_url}：{e}") from e
+        raise ComposerUnavailable(f"无法连接生成服务 {settings.answering.llm_base_url}：{e}") from e
 
 
 def _token(line: str) -> str:

@@ -35,9 +35,9 @@ class KeywordIndex:
 
     Built with vectorised numpy/scipy from the token ids: a hash table maps ids to columns
     (pandas.factorize) and scipy groups the postings by column: ~7 s for 100k chunks on 2 busy
-    cores, where bm25s' own builder took 11 s for 20k, from strings that alone would need GBs. `add` and `remove` take effect at the
-    next search, which merges them into the matrix once; a chunk id added again replaces its
-    old tokens. Safe to search from several threads."""
+    cores, where bm25s' own builder took 11 s for 20k, from strings that alone would need GBs. What
+    `add_packed` adds takes effect at the next search (or `build`), which merges it into the matrix
+    once; a chunk id added again replaces its old tokens. Safe to search from several threads."""
 
     def __init__(
         self,
@@ -60,7 +60,13 @@ class KeywordIndex:
         self._idf = np.zeros(0, dtype=np.float32)
         self._norm = np.zeros(0, dtype=np.float32)
         self._dirty = False
-        self.add(ids, tokens)
+        ids = np.fromiter(ids, dtype=np.int64)
+        arrays = [t if isinstance(t, np.ndarray) else encode(t) for t in tokens]
+        if len(ids) != len(arrays):
+            raise ValueError(f"{len(ids)} ids but {len(arrays)} token lists")
+        lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
+        flat = np.concatenate(arrays).astype(np.uint64) if arrays else np.zeros(0, dtype=np.uint64)
+        self.add_packed(ids, flat, lengths)
 
     @classmethod
     def from_texts(
@@ -81,16 +87,6 @@ class KeywordIndex:
         index.build()
         return index
 
-    def add(self, ids: Iterable[int], tokens: Iterable[Sequence[str] | np.ndarray]) -> None:
-        """Chunks with their tokens: each a list of strings or an array of ids from `encode`."""
-        ids = np.fromiter(ids, dtype=np.int64)
-        arrays = [t if isinstance(t, np.ndarray) else encode(t) for t in tokens]
-        if len(ids) != len(arrays):
-            raise ValueError(f"{len(ids)} ids but {len(arrays)} token lists")
-        lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
-        flat = np.concatenate(arrays).astype(np.uint64) if arrays else np.zeros(0, dtype=np.uint64)
-        self.add_packed(ids, flat, lengths)
-
     def add_packed(self, ids: np.ndarray, flat: np.ndarray, lengths: np.ndarray) -> None:
         """Chunks whose token ids lie end to end in `flat`, `lengths[i]` of them for chunk i: the
         form a segment stores them in, loaded without splitting."""
@@ -104,19 +100,14 @@ class KeywordIndex:
             self._pending.append((ids, np.asarray(flat, dtype=np.uint64), lengths))
             self._dirty = True
 
-    def remove(self, ids: Iterable[int]) -> int:
-        """Drop these chunks; returns how many were there."""
-        with self._lock:
-            return self._remove(set(ids))
-
     def __len__(self) -> int:
         with self._lock:
             pending = sum(len(p[0]) for p in self._pending)
             return len(self._rows) - len(self._removed) + pending
 
     def build(self) -> None:
-        """Merge what was added or removed now rather than at the next search (a reader does
-        it once, when it loads an index)."""
+        """Merge what was added now rather than at the next search (a reader does it once, when
+        it loads an index)."""
         with self._lock:
             self._merge()
 

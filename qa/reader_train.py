@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.reader import CARD, WEIGHTS, ReaderSettings, base_fingerprint, encode, file_sha256, read_span, save_trained, span_head
+from index.files import sha256_file
+from index.text import HAN, squash
+from qa.reader import CARD, WEIGHTS, ReaderSettings, base_fingerprint, encode, read_span, save_trained, span_head
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def examples(articles, settings: TrainSettings, rng: random.Random) -> list[Exam
 
 
 _YEAR = re.compile(r"(\d{3,4})年")
-_TERM = re.compile(r"[\u4e00-\u9fffA-Za-z0-9·]{2,8}")
+_TERM = re.compile(rf"[{HAN}A-Za-z0-9·]{{2,8}}")
 
 
 def swap_key(question: str, context: str, answer: str, titles: list[str], rng: random.Random) -> str | None:
@@ -207,16 +209,16 @@ def train(drcd: Path, out_weights: Path | None = None, out_card: Path | None = N
     out_weights.parent.mkdir(parents=True, exist_ok=True)
     save_trained(model, head, settings.tuned_layers, out_weights)
     card = {
-        "sha256": file_sha256(out_weights),
+        "sha256": sha256_file(out_weights),
         "base": base_fingerprint(Path(base_folder)),
         "threshold": threshold,
         "reader_settings": asdict(reader),
         "train_settings": asdict(settings),
         "data": {
-            "train": f"DRCD dev (drcd_dev.json, sha256 {file_sha256(drcd / 'drcd_dev.json')[:12]}; CC BY-SA 3.0, Shao et al. 2018)",
+            "train": f"DRCD dev (drcd_dev.json, sha256 {sha256_file(drcd / 'drcd_dev.json')[:12]}; CC BY-SA 3.0, Shao et al. 2018)",
             "train_examples": len(train_examples),
             "train_windows": len(rows),
-            "validation": f"DRCD test (drcd_test.json, sha256 {file_sha256(drcd / 'drcd_test.json')[:12]}), first "
+            "validation": f"DRCD test (drcd_test.json, sha256 {sha256_file(drcd / 'drcd_test.json')[:12]}), first "
             f"{settings.validation_questions} questions and unanswerable pairs made from them",
         },
         "validation": figures,
@@ -267,7 +269,7 @@ def margins_of(tokenizer, model, head, batch: list[Example], reader: ReaderSetti
 def calibrate(batch: list[Example], margins: list[tuple[str, float]]) -> tuple[float, dict]:
     """The margin threshold that maximises mean F1 over answerable and unanswerable alike (an
     abstention scores 1 on an unanswerable question, 0 on an answerable one), and the figures at it."""
-    from qa.text import char_f1, squash
+    from qa.text import char_f1
 
     candidates = sorted({m for _, m in margins if np.isfinite(m)})
     grid = [candidates[i] for i in range(0, len(candidates), max(1, len(candidates) // 400))] + [0.0]

@@ -7,9 +7,10 @@ match of the question's words before the question word and the first match of th
 import re
 from dataclasses import dataclass
 
+from index.profile import Profile
+from index.text import HAN
 from qa.question import Question
-from qa.support import canonical
-from qa.text import bigrams, coverage
+from qa.text import coverage
 
 _CN_NUM = "[一二两三四五六七八九十百千万]"
 _UNIT = (
@@ -26,7 +27,6 @@ DATE = re.compile(
     rf"(?:\d{{4}}|{_CN_NUM}{{4}})年(?:年中|年初|年底|年末|\d{{1,2}}月(?:\d{{1,2}}日)?|[上下]半年|第?[一二三四]季度|底|末|初)?"
     r"|\d{1,2}月(?:份)?(?:\d{1,2}日|末|底|初)?|[上下]半年|第?[一二三四]季度|年底前?|年内|年初|元月"
 )
-PERSON = re.compile(r"(?:记者|通讯员|行长|局长|经理|主任|董事长|行长助理|总裁)\s*([\u4e00-\u9fff]{2,3})(?=[\s，。、告说表]|$)")
 _BOUNDARY = re.compile(r"[，,。；;！？!?\n◀▶：:（）()]")
 _LIST_SEPARATOR = re.compile(r"^(?:以及|[、和及与,，\s])*$")
 _ITEM_SEPARATOR = re.compile(r"以及|[、和及与]")
@@ -46,8 +46,8 @@ class Alignment:
     quality: float  # share of the question's words around the question word matched (0..1)
 
 
-def align(question: Question, sentence: str) -> Alignment:
-    left_end, left_len = _left_anchor(question, sentence)
+def align(question: Question, sentence: str, profile: Profile) -> Alignment:
+    left_end, left_len = _left_anchor(question, sentence, profile)
     right_start, right_len = _right_anchor(question.right, sentence, left_end or 0)
     if left_end is None and right_start is None:
         return Alignment("", 0, 0.0)
@@ -63,11 +63,11 @@ def align(question: Question, sentence: str) -> Alignment:
     return Alignment(span, start, min(quality, 1.0))
 
 
-def short_answer(question: Question, sentence: str, alignment: Alignment | None = None) -> str:
+def short_answer(question: Question, sentence: str, profile: Profile, alignment: Alignment | None = None) -> str:
     """The fact the question asks for, or "" when the sentence holds no clear one."""
-    alignment = alignment or align(question, sentence)
+    alignment = alignment or align(question, sentence, profile)
     if question.kind in ("number", "date", "person"):
-        found = _fact(question, sentence, alignment)
+        found = _fact(question, sentence, alignment, profile)
         if found or question.kind != "person":
             return found
     span = alignment.span
@@ -76,20 +76,21 @@ def short_answer(question: Question, sentence: str, alignment: Alignment | None 
     return span
 
 
-def facts(kind: str, text: str) -> list[tuple[int, str]]:
-    if kind == "person":
-        return [(m.start(1), m.group(1)) for m in PERSON.finditer(text)]
+def facts(kind: str, text: str, profile: Profile) -> list[tuple[int, str]]:
+    if kind == "person":  # a name after a title (the profile's reporters' roles and people's titles)
+        return [(m.start(1), m.group(1)) for m in profile.person.finditer(text)]
     pattern = DATE if kind == "date" else NUMBER
     return [(m.start(), m.group(0)) for m in pattern.finditer(text)]
 
 
-def _fact(question: Question, sentence: str, alignment: Alignment) -> str:
+def _fact(question: Question, sentence: str, alignment: Alignment, profile: Profile) -> str:
     """The fitting fact whose clause carries most of the question's words, preferring the one
     in the aligned span; one of a list («分别达到58%、83%、96%») by the item the question names."""
-    candidates = fitting_facts(question, sentence)
+    candidates = fitting_facts(question, sentence, profile)
     if not candidates:
         return ""
     span_end = alignment.start + max(len(alignment.span), 1)
+    canonical = profile.canonical
     terms = [canonical(t) for t in question.terms]
 
     def score(candidate: tuple[int, str]) -> float:
@@ -106,11 +107,11 @@ def _fact(question: Question, sentence: str, alignment: Alignment) -> str:
     return best[1]
 
 
-def fitting_facts(question: Question, sentence: str) -> list[tuple[int, str]]:
+def fitting_facts(question: Question, sentence: str, profile: Profile) -> list[tuple[int, str]]:
     """Facts of the kind asked for, in the unit asked for, that the question does not itself name."""
     return [
         (start, found)
-        for start, found in facts(question.kind, sentence)
+        for start, found in facts(question.kind, sentence, profile)
         if not any(_figure_of(found) in t for t in question.terms) and _unit_fits(question, found)
     ]
 
@@ -180,8 +181,9 @@ def _clause_at(sentence: str, position: int) -> str:
     return sentence[_clause_start(sentence, position) : _clause_end(sentence, position)]
 
 
-def _left_anchor(question: Question, sentence: str) -> tuple[int | None, int]:
+def _left_anchor(question: Question, sentence: str, profile: Profile) -> tuple[int | None, int]:
     left = question.left
+    canonical = profile.canonical
     terms = [canonical(t) for t in question.terms if t in left]
     for size in range(min(len(left), 24), 1, -1):
         found = [m.start() for m in re.finditer(re.escape(left[-size:]), sentence)]
@@ -226,7 +228,7 @@ def _without_question_words(span: str, question: str) -> str:
 
 def _trim(span: str) -> str:
     span = span.strip()
-    if re.match(r"[\u4e00-\u9fff]{2,3}\s", span):  # «王旎 行报通讯员 方建国»: a byline's name ends at a space
+    if re.match(rf"[{HAN}]{{2,3}}\s", span):  # «王旎 行报通讯员 方建国»: a byline's name ends at a space
         span = span.split()[0]
     span = span.strip("，,。；;、 （）()")
     return _TRAIL.sub("", _LEAD.sub("", span)).strip("“”\"'：:，,。；;、 （）()")

@@ -7,6 +7,8 @@ from functools import lru_cache
 
 import jieba.posseg
 
+from index.profile import Profile
+from index.text import NON_WORD, char_bigrams
 from qa.question import WH
 from qa.text import QUESTION_WORDS, normalize
 
@@ -21,63 +23,45 @@ _QUANTITY = re.compile(r"[一两二三四五六七八九十几多]+[个种类门
 _LINKING = frozenset("的 是 有 为 达到 达 占 约 大约 了 在 共 一共 总共 能 会".split())
 _PERIOD = re.compile(r"[上下]半年|季度|年[初末底中]|月[初末底]|去年|前年|明年|全年")
 _YES_NO = frozenset("是否 有没有 是不是 能否".split())
-# Common short forms in the bank's own writing; either form in the text supports the other.
-GLOSSARY = (
-    ("工行", "工商银行", "中国工商银行"),
-    ("建行", "建设银行", "中国建设银行"),
-    ("农行", "农业银行", "中国农业银行"),
-    ("中行", "中国银行"),
-    ("私行", "私人银行"),
-    ("个贷", "个人贷款"),
-    ("个金", "个人金融"),
-    ("中收", "中间业务收入", "中间业务"),
-    ("按揭", "住房贷款", "房贷"),
-    ("网金", "网络金融"),
-)
-_FORMS = {form: group for group in GLOSSARY for form in group}
-# Longest first, so that 中国建设银行 is not read as 中国 + 建设银行.
-_TO_CANONICAL = re.compile("|".join(sorted(map(re.escape, _FORMS), key=len, reverse=True)))
-# Words that frame the question (the newsletter's own bank, «this article»), not restrict it.
+# The bank's short forms (工行, 个贷) and its own names are the newsletter's: its profile
+# (index/newsletter.toml, [glossary]) has them; either form in the text supports the other.
+# Words that frame the question («this article»), not restrict it; so do the bank's own names.
 _FRAME_WORDS = frozenset(
     (
-        "工行 工商银行 中国工商银行 今年 目前 现在 当前 正在 当时 这次 近日 最近 这篇 那篇 这条 这家 该 一般 通常 主要 大多 "
+        "今年 目前 现在 当前 正在 当时 这次 近日 最近 这篇 那篇 这条 这家 该 一般 通常 主要 大多 "
         "报道 文章 一文 纪实 消息 新闻 稿件 图片 图片说明 说明 栏目 专题报道 导读 标题 主标题"
     ).split()
 )
 
 
-def canonical(text: str) -> str:
-    """Every glossary form replaced by its group's first, so that either form matches the other."""
-    return _TO_CANONICAL.sub(lambda m: _FORMS[m.group(0)][0], text)
-
-
-def _expanded(text: str) -> str:
+def _expanded(text: str, profile: Profile) -> str:
     """The text with the long forms of its short forms beside it: 个贷 stands for 个人贷款, so it
     holds 个人 too."""
-    found = {m.group(0) for m in _TO_CANONICAL.finditer(text)}
-    return " ".join([text, *(form for short in found for form in _FORMS[short])])
+    found = {m.group(0) for m in profile.glossary_pattern.finditer(text)}
+    return " ".join([text, *(form for short in found for form in profile.glossary_forms[short])])
 
 
-def missing_terms(question: str, sentence_context: str, passage: str) -> list[str]:
+def missing_terms(question: str, sentence_context: str, passage: str, profile: Profile) -> list[str]:
     """The question's names, periods and figures that the passage lacks, and the things it asks
     about that the sentence (with its headline) lacks; empty when the sentence may answer."""
-    near, whole = _bare(_expanded(sentence_context)), _bare(_expanded(passage))
-    specific, subjects = _conditions(normalize(question))
-    return [w for w in specific if not _present(w, whole)] + [
-        w for w in subjects if not (_present(w, near) or _mostly_present(w, near))
+    near, whole = _bare(_expanded(sentence_context, profile)), _bare(_expanded(passage, profile))
+    specific, subjects = _conditions(normalize(question), profile.own_names)
+    forms = profile.glossary_forms
+    return [w for w in specific if not _present(w, whole, forms)] + [
+        w for w in subjects if not (_present(w, near, forms) or _mostly_present(w, near))
     ]
 
 
 @lru_cache(maxsize=4096)
-def _conditions(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _conditions(question: str, own_names: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     # The question word as one token, so that «多大比例» reads as asking for the 比例.
     question = WH.sub("什么", question.rstrip("？?"))
     tokens = [(t.word.strip(), t.flag) for t in jieba.posseg.cut(question)]
-    tokens = [(w, f) for w, f in tokens if w and not re.fullmatch(r"[\W_]+", w)]
+    tokens = [(w, f) for w, f in tokens if w and not NON_WORD.fullmatch(w)]
     asked = _asked_about(tokens)
     specific, subjects = [], []
     for i, (word, tag) in enumerate(tokens):
-        if word in QUESTION_WORDS or word in _FRAME_WORDS or WH.search(word) or _QUANTITY.fullmatch(word) or i in asked:
+        if word in QUESTION_WORDS or word in _FRAME_WORDS or word in own_names or WH.search(word) or _QUANTITY.fullmatch(word) or i in asked:
             continue
         if len(word) == 1 and not word.isdigit():
             continue
@@ -112,17 +96,17 @@ def _asked_about(tokens: list[tuple[str, str]]) -> set[int]:
     return asked
 
 
-def _present(word: str, text: str) -> bool:
-    return any(_bare(form) in text for form in _FORMS.get(word, (word,)))
+def _present(word: str, text: str, forms) -> bool:
+    return any(_bare(form) in text for form in forms.get(word, (word,)))
 
 
 def _mostly_present(word: str, text: str) -> bool:
     """Half the character pairs of a longer word: what is left of a rare name that jieba cut
     wrongly («魏舒史称» → 魏舒史). Names, places and figures are held to the exact word."""
-    pairs = [word[i : i + 2] for i in range(len(word) - 1)]
+    pairs = char_bigrams(word)
     return len(word) >= 3 and sum(p in text for p in pairs) * 2 >= len(pairs)
 
 
 def _bare(text: str) -> str:
     """Without spaces, quotes or punctuation: «“小微”科创企业» holds 小微科创."""
-    return re.sub(r"[\W_]+", "", normalize(text))
+    return NON_WORD.sub("", normalize(text))

@@ -1,10 +1,13 @@
-"""Chinese text helpers for the qa stage: question normalisation, key terms, sentences."""
+"""Chinese text helpers for the qa stage: question normalisation, key terms, sentences. What
+every stage shares (bigrams, white space, sentence ends) is in index/text.py."""
 
 import re
 import unicodedata
 from collections import Counter
 
 import jieba
+
+from index.text import CLAUSE_ENDS, NON_WORD, SENTENCE_ENDS, bigrams, collapse_spaces
 
 jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
 
@@ -15,14 +18,13 @@ QUESTION_WORDS = frozenset(
     "分别 共 共计 总共 一共 大约 约 和 与 及 以及 把 被 对 中 上 其 该 这 那 呢 啊 吧 时 后 前 "
     "of the a an is are what how many much which who when".split()
 )
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|\n")
-_CLAUSE_END = re.compile(r"(?<=[，,、：:；;。！？!?])")
-_PUNCT = re.compile(r"[\s\W_]+")
+_SENTENCE_END = re.compile(rf"(?<=[{SENTENCE_ENDS}])|\n")
+_CLAUSE_END = re.compile(rf"(?<=[{CLAUSE_ENDS}])")
 
 
 def normalize(text: str) -> str:
     """Full-width digits and letters to half-width, spaces squeezed: how questions are compared."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
+    return collapse_spaces(unicodedata.normalize("NFKC", text)).strip()
 
 
 def char_f1(prediction: str, gold: str) -> float:
@@ -35,15 +37,10 @@ def char_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def squash(text: str) -> str:
-    """Text without any white space, for exact comparisons across line breaks."""
-    return re.sub(r"\s+", "", text)
-
-
 def key_terms(question: str) -> list[str]:
     """The words of a question that a supporting sentence should contain."""
     words = jieba.lcut(normalize(question))
-    terms = [w for w in words if w.lower() not in QUESTION_WORDS and not _PUNCT.fullmatch(w)]
+    terms = [w for w in words if w.lower() not in QUESTION_WORDS and not NON_WORD.fullmatch(w)]
     return list(dict.fromkeys(terms))
 
 
@@ -53,11 +50,6 @@ def sentences(text: str) -> list[str]:
 
 def clauses(sentence: str) -> list[str]:
     return [c for c in _CLAUSE_END.split(sentence) if c]
-
-
-def bigrams(text: str) -> set[str]:
-    text = _PUNCT.sub("", text)
-    return {text[i : i + 2] for i in range(len(text) - 1)} or ({text} if text else set())
 
 
 def coverage(terms: list[str], text: str) -> float:

@@ -71,6 +71,14 @@ class FakeEmbedder:
         return vector / norm if norm else vector
 
 
+def run_qa(argv: list[str]) -> int:
+    """`qa` as the command line runs it, with the fake embedder in place of the model."""
+    from cli import main
+    from index.commands import Wiring
+
+    return main(argv, Wiring(make_embedder=lambda settings: FakeEmbedder()))
+
+
 NEW_ISSUE = "本期要闻：工行南沙支行上半年新增客户8888户。\n\n南沙支行积极拓展跨境金融服务，成效显著。"
 
 
@@ -105,7 +113,7 @@ def docs_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path, docs_dir: Path) -> Settings:
     """With the fake embedder, the rules composer: these tests are about the index, not reading."""
-    return Settings(docs_dir=docs_dir, home=tmp_path / "var", index_dir=tmp_path / "index", composer="rules")
+    return Settings(docs_dir=docs_dir, home=tmp_path / "var", index_dir=tmp_path / "index").with_(composer="rules")
 
 
 @pytest.fixture(scope="session")

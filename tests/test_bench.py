@@ -2,9 +2,9 @@ import json
 
 import numpy as np
 
-from eval import bench
+from index import bench
 from index import ann
-from qa.cli import main
+from tests.conftest import run_qa
 from tests.conftest import SEEDS
 
 
@@ -36,10 +36,9 @@ def test_synthetic_vectors_are_unit_vectors_shaped_like_the_real_ones():
 
 
 def test_qa_bench_prints_the_tables(fake_embedder, monkeypatch, capsys):
-    monkeypatch.setattr("qa.cli.make_embedder", lambda settings: fake_embedder)
     args = ["bench", "--sizes", "400", "--queries", "10", "--corpus", str(SEEDS), "--files", "1", "--rounds", "1"]
-    assert main(args) == 0
+    assert run_qa(args) == 0
     out = capsys.readouterr().out
     assert "chunks/s" in out and "| 400 | **flat** |" in out and "HNSW32" in out
-    assert main([*args, "--json"]) == 0
+    assert run_qa([*args, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["flat_max"] == ann.FLAT_MAX

@@ -1,6 +1,7 @@
 import re
 
-from index.clean import clean, is_byline, is_furniture, line_width, squeeze_spaces
+from index.clean import clean, line_width, squeeze_spaces
+from index.profile import default_profile
 from tests.conftest import SEED_FILE
 
 
@@ -68,6 +69,8 @@ def test_bylines_split_off_at_sensible_boundaries():
 
 
 def test_bylines_and_furniture_are_recognised():
+    profile = default_profile()
+    is_byline, is_furniture = profile.is_byline, profile.is_furniture
     assert is_byline("供稿：个人金融业务部") and is_byline("行报记者 王旎 行报通讯员 方建国") and is_byline("记者 张三")
     assert not is_byline("软件园支行行长刘志方告诉记者，作为总行确定的新市场特色支行。")
     assert not is_byline("来源：国家统计局。数据显示，上半年增长。")

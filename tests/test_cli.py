@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from qa.cli import main
+from tests.conftest import run_qa
 
 
 @pytest.fixture
@@ -11,53 +11,51 @@ def cli_env(settings, fake_embedder, monkeypatch):
     monkeypatch.setenv("QA_HOME", str(settings.home))
     monkeypatch.setenv("QA_INDEX_DIR", str(settings.index_path))
     monkeypatch.setenv("QA_COMPOSER", "rules")  # the fake embedder's tests; the reader has its own
-    monkeypatch.setattr("qa.cli.make_embedder", lambda settings: fake_embedder)
-    monkeypatch.setattr("qa.make_embedder", lambda settings: fake_embedder)
     return ["--docs", str(settings.docs_dir), "--index-dir", str(settings.index_path)]
 
 
 def test_build_status_ask(cli_env, capsys):
-    assert main(["index", "build", *cli_env]) == 0
+    assert run_qa(["index", "build", *cli_env]) == 0
     assert "索引共 1 个文件" in capsys.readouterr().out
-    assert main(["index", "status", "--json", *cli_env]) == 0
+    assert run_qa(["index", "status", "--json", *cli_env]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["embedder"] == "fake/bigram-hash" and "000_4734283b9fcbc3a1.txt" in status["documents"]
-    assert main(["ask", "个贷不良率是多少？", "--json", "-k", "3", *cli_env]) == 0
+    assert run_qa(["ask", "个贷不良率是多少？", "--json", "-k", "3", *cli_env]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["short"] == "0.39%" and len(answer["passages"]) == 3 and answer["citations"]
-    assert main(["ask", "个贷不良率是多少？", *cli_env]) == 0
+    assert run_qa(["ask", "个贷不良率是多少？", *cli_env]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("0.39%") and re.search(r"^\[\d\] 《.+》· 工行通讯 000_4734283b9fcbc3a1$", printed, re.M)
 
 
 def test_errors_are_messages_not_tracebacks(cli_env, tmp_path, capsys):
-    assert main(["ask", "问题", "--index-dir", str(tmp_path / "none")]) == 1
+    assert run_qa(["ask", "问题", "--index-dir", str(tmp_path / "none")]) == 1
     assert "qa index build" in capsys.readouterr().err
-    assert main(["index", "build", "--docs", str(tmp_path / "missing")]) == 1
+    assert run_qa(["index", "build", "--docs", str(tmp_path / "missing")]) == 1
     assert "不存在" in capsys.readouterr().err
 
 
 def test_an_update_that_skips_a_file_succeeds_and_lists_it(cli_env, settings, capsys):
     (settings.docs_dir / "bad.txt").write_bytes(b"")
-    assert main(["index", "build", *cli_env]) == 0
+    assert run_qa(["index", "build", *cli_env]) == 0
     printed = capsys.readouterr()
     assert "跳过 bad.txt：文件为空" in printed.err and "新增 000_4734283b9fcbc3a1.txt" in printed.out
 
 
 def test_json_always_prints_an_object_with_error_on_refusal(cli_env, capsys):
-    assert main(["index", "build", *cli_env]) == 0
+    assert run_qa(["index", "build", *cli_env]) == 0
     capsys.readouterr()
-    assert main(["ask", "？？！！", "--json", *cli_env]) == 1
+    assert run_qa(["ask", "？？！！", "--json", *cli_env]) == 1
     assert "没有可以查询的文字" in json.loads(capsys.readouterr().out)["error"]
-    assert main(["index", "status", "--json", "--index-dir", "/nonexistent/index"]) == 1
+    assert run_qa(["index", "status", "--json", "--index-dir", "/nonexistent/index"]) == 1
     assert "qa index build" in json.loads(capsys.readouterr().out)["error"]
 
 
 def test_a_question_with_bytes_that_are_not_utf8_is_answered_without_them(cli_env, capsys):
-    assert main(["index", "build", *cli_env]) == 0
+    assert run_qa(["index", "build", *cli_env]) == 0
     capsys.readouterr()
     # What Python makes of `qa ask $'\\xff个贷…'`: the stray byte as a lone surrogate.
-    assert main(["ask", "\udcff个贷不良率是多少？\ud800", "--json", *cli_env]) == 0
+    assert run_qa(["ask", "\udcff个贷不良率是多少？\ud800", "--json", *cli_env]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["short"] == "0.39%" and any("无法识别的字符" in w for w in answer["warnings"])
 
@@ -74,7 +72,7 @@ def test_a_read_only_index_folder_is_said_so_without_root_override(settings, tmp
         pytest.skip("setpriv (util-linux) is not installed: cannot drop root's override of permissions")
     settings.index_path.mkdir()
     settings.index_path.chmod(0o555)
-    script = "import qa.cli, sys; from tests.conftest import FakeEmbedder; qa.cli.make_embedder = lambda s: FakeEmbedder(); sys.exit(qa.cli.main(sys.argv[1:]))"
+    script = "import sys; from tests.conftest import run_qa; sys.exit(run_qa(sys.argv[1:]))"
     command = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--", sys.executable, "-c", script]
     args = ["index", "update", "--docs", str(settings.docs_dir), "--index-dir", str(settings.index_path)]
     try:
@@ -94,28 +92,28 @@ def qset(tmp_path):
 
 
 def test_eval_builds_the_index_and_prints_metrics(cli_env, qset, capsys):
-    assert main(["eval", "--set", str(qset), "--json", *cli_env]) == 0
+    assert run_qa(["eval", "--set", str(qset), "--json", *cli_env]) == 0
     summary = json.loads(capsys.readouterr().out)["summary"]
     assert summary["answer_accuracy"] == 1.0
 
 
 def test_update_and_verify(cli_env, settings, capsys):
-    assert main(["index", "update", *cli_env]) == 0
+    assert run_qa(["index", "update", *cli_env]) == 0
     assert "新增 000_4734283b9fcbc3a1.txt" in capsys.readouterr().out
-    assert main(["index", "verify", *cli_env]) == 0
+    assert run_qa(["index", "verify", *cli_env]) == 0
     assert "索引完整" in capsys.readouterr().out
     (settings.docs_dir / "002.md").write_text("# 第二期\n\n南沙支行上半年新增客户8888户。", "utf-8")
-    assert main(["index", "verify", *cli_env]) == 1
+    assert run_qa(["index", "verify", *cli_env]) == 1
     assert "新文件尚未索引：002.md" in capsys.readouterr().out
-    assert main(["index", "update", *cli_env]) == 0
+    assert run_qa(["index", "update", *cli_env]) == 0
     out = capsys.readouterr().out
     assert "新增 002.md" in out and "索引共 2 个文件" in out
-    assert main(["index", "build", "--full", *cli_env]) == 0
+    assert run_qa(["index", "build", "--full", *cli_env]) == 0
     assert "嵌入" in capsys.readouterr().out
 
 
 def test_eval_compares_modes_side_by_side(cli_env, qset, capsys):
-    assert main(["eval", "--set", str(qset), "--compare", "dense,keyword,hybrid", *cli_env]) == 0
+    assert run_qa(["eval", "--set", str(qset), "--compare", "dense,keyword,hybrid", *cli_env]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["dense", "keyword", "hybrid"]
     assert any(line.startswith("hit@1") and len(line.split()) == 4 for line in table)
@@ -123,13 +121,13 @@ def test_eval_compares_modes_side_by_side(cli_env, qset, capsys):
 
 def test_eval_writes_a_report_folder(cli_env, qset, tmp_path, capsys):
     out = tmp_path / "report"
-    assert main(["eval", "--set", str(qset), "--out", str(out), *cli_env]) == 0
+    assert run_qa(["eval", "--set", str(qset), "--out", str(out), *cli_env]) == 0
     assert f"报告已写入 {out / 'report.md'}" in capsys.readouterr().out
     assert {p.name for p in out.iterdir()} == {"report.md", "report.json", "report.png"}
 
 
 def test_eval_report_goes_under_home_by_default(cli_env, qset, settings, capsys):
-    assert main(["eval", "--set", str(qset), "--compare", "keyword,hybrid+extractive", *cli_env]) == 0
+    assert run_qa(["eval", "--set", str(qset), "--compare", "keyword,hybrid+extractive", *cli_env]) == 0
     [folder] = (settings.home / "eval").iterdir()
     assert folder.name.startswith("set-")
     saved = json.loads((folder / "report.json").read_text("utf-8"))
@@ -137,15 +135,33 @@ def test_eval_report_goes_under_home_by_default(cli_env, qset, settings, capsys)
 
 
 def test_eval_rejects_an_unknown_configuration(cli_env, qset, capsys):
-    assert main(["eval", "--set", str(qset), "--compare", "dense,fast", *cli_env]) == 1
+    assert run_qa(["eval", "--set", str(qset), "--compare", "dense,fast", *cli_env]) == 1
     assert "fast" in capsys.readouterr().err
 
 
 def test_eval_fails_below_its_floor_and_can_rewrite_it(cli_env, qset, tmp_path, capsys):
     floor = tmp_path / "floor.json"
     floor.write_text(json.dumps({"set": str(qset), "at_least": {"answer_accuracy": 1.01}, "at_most": {}}), "utf-8")
-    assert main(["eval", "--set", str(qset), "--floor", str(floor), "--out", str(tmp_path / "r"), *cli_env]) == 1
+    assert run_qa(["eval", "--set", str(qset), "--floor", str(floor), "--out", str(tmp_path / "r"), *cli_env]) == 1
     assert "answer_accuracy fell below its floor: 1.000 < 1.01" in capsys.readouterr().err
-    assert main(["eval", "--set", str(qset), "--floor", str(floor), "--update-floor", "--out", str(tmp_path / "r"), *cli_env]) == 0
+    assert run_qa(["eval", "--set", str(qset), "--floor", str(floor), "--update-floor", "--out", str(tmp_path / "r"), *cli_env]) == 0
     assert json.loads(floor.read_text("utf-8"))["at_least"]["answer_accuracy"] == 0.0  # one question's worth under 1.0
-    assert main(["eval", "--set", str(qset), "--floor", str(floor), "--out", str(tmp_path / "r"), *cli_env]) == 0
+    assert run_qa(["eval", "--set", str(qset), "--floor", str(floor), "--out", str(tmp_path / "r"), *cli_env]) == 0
+
+
+def test_ask_loads_neither_the_chat_nor_the_evaluation(cli_env, capsys):
+    """Each stage's commands load only when they run: `qa ask` is not slowed by gradio or eval."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    assert run_qa(["index", "build", *cli_env]) == 0
+    script = (
+        "import sys; from tests.conftest import run_qa; code = run_qa(sys.argv[1:]); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'gradio', 'eval', 'ui', 'qa'}))"
+    )
+    argv = ["ask", "个贷不良率是多少？", "--composer", "rules", *cli_env]
+    done = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("0.39%") and done.stdout.strip().splitlines()[-1] == "['qa']"

@@ -1,11 +1,13 @@
 import pytest
 
+from index.profile import default_profile
 from index.records import Chunk
+from index.text import squash
 from qa.compose import NOT_FOUND, compose, question_kind
 from qa.question import parse
 from qa.records import Hit
 from qa.span import short_answer
-from qa.text import key_terms, squash
+from qa.text import key_terms
 
 PASSAGES = [
     "把工银安盛、工银瑞信、工银理财的联动营销指标纳入分行高级管理人员个金板块发展评价中，"
@@ -57,12 +59,12 @@ def test_short_answer_comes_first_and_is_cited(question, short):
 
 
 def test_figures_named_in_the_question_are_not_the_answer():
-    assert short_answer(parse("工行在世界500强排第几位？"), "工行位列世界500强第24位") == "第24位"
+    assert short_answer(parse("工行在世界500强排第几位？"), "工行位列世界500强第24位", default_profile()) == "第24位"
 
 
 def test_a_unit_named_in_the_question_rules_out_other_figures():
     sentence = "目前4万名客服经理已开通客户维护权限，维护客户885万户。"
-    assert short_answer(parse("客服经理维护的客户有多少户？"), sentence) == "885万户"
+    assert short_answer(parse("客服经理维护的客户有多少户？"), sentence, default_profile()) == "885万户"
 
 
 @pytest.mark.parametrize(

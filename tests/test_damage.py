@@ -8,11 +8,11 @@ import os
 import numpy as np
 import pytest
 
-import index.store
+import qa
 from index import IndexMissing, build_index, open_index, update_index, verify_index
-from index.store import MANIFEST
+from index.folder import MANIFEST
 from qa import Assistant
-from qa.cli import main
+from tests.conftest import run_qa
 from tests.conftest import NEW_ISSUE, SEED_FILE, CountingEmbedder
 
 QUESTION = "上半年代销工银瑞信基金多少？"
@@ -39,9 +39,7 @@ def _overwrite_in_place(path, data: bytes, at: int = 0) -> None:
 
 
 def _cli(settings, fake_embedder, monkeypatch, *args) -> int:
-    monkeypatch.setattr("qa.cli.make_embedder", lambda s: fake_embedder)
-    monkeypatch.setattr("qa.make_embedder", lambda s: fake_embedder)
-    return main([*args, "--docs", str(settings.docs_dir), "--index-dir", str(settings.index_path)])
+    return run_qa([*args, "--docs", str(settings.docs_dir), "--index-dir", str(settings.index_path)])
 
 
 def test_a_damaged_tokens_file_is_named_refused_and_repaired(settings, fake_embedder, served, monkeypatch, capsys):
@@ -113,8 +111,8 @@ def test_a_running_reader_keeps_its_index_and_does_not_reload_a_damaged_one(sett
     update_index(settings, fake_embedder, progress=False)
     _overwrite_in_place(_segment_named(settings, open_index(settings).manifest.documents["new.txt"].id + ".tokens.npz"), b"x" * 40)
     loads = []
-    real = index.store._load
-    monkeypatch.setattr(index.store, "_load", lambda folder: loads.append(folder) or real(folder))
+    real = qa.open_index
+    monkeypatch.setattr(qa, "open_index", lambda settings: loads.append(settings) or real(settings))
     for _ in range(3):
         assert served.answer(QUESTION).short == "1096亿元"
     assert len(loads) == 1  # tried once, then left alone until the next commit

@@ -3,13 +3,13 @@
 import pytest
 
 from index import read_manifest
-from qa.text import squash
+from index.text import squash
 
 # real_assistant: built once in conftest, shared with test_quality_floor.py and test_milvus.py
 
 
 def test_the_index_records_the_real_model(real_assistant):
-    manifest = read_manifest(real_assistant.settings.index_path)
+    manifest = read_manifest(real_assistant.settings)
     assert manifest.embedder == real_assistant.embedder.name and manifest.dim == 384
     assert manifest.fingerprint == real_assistant.embedder.fingerprint
 

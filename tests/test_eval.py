@@ -6,8 +6,8 @@ from eval.run import Question, char_f1, evaluate, evaluate_config, is_hit, load_
 from index import build_index
 from index.load import load_document
 from index.records import Chunk
+from index.text import squash
 from qa import Assistant
-from qa.text import squash
 from tests.conftest import ROOT, SEED_FILE
 
 SEED_SET = ROOT / "eval" / "sets" / "seed.jsonl"

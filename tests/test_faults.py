@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
-import index.store
+import index.folder
 from index import IndexMissing, IndexWriteError, build_index, open_index, update_index, verify_index
 from qa import Assistant
-from qa.cli import main
+from tests.conftest import run_qa
 
 NEW_ISSUE = "工行举办首届数字金融创新大赛，共有126支队伍参赛，最终评出金奖3项。\n"
 
@@ -23,13 +23,13 @@ def served(settings, fake_embedder):
 
 
 def _full_disk(monkeypatch):
-    write = index.store._write_segment
+    write = index.folder.write_segment
 
     def half_then_full(folder, segment):
         write(folder, segment)  # the data is half there when the disk runs out
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(index.store, "_write_segment", half_then_full)
+    monkeypatch.setattr(index.folder, "write_segment", half_then_full)
 
 
 def test_a_full_disk_during_an_update_leaves_the_old_index(settings, fake_embedder, served, monkeypatch):
@@ -49,8 +49,7 @@ def test_a_full_disk_during_an_update_leaves_the_old_index(settings, fake_embedd
 def test_the_cli_says_the_disk_is_full(settings, fake_embedder, served, monkeypatch, capsys):
     (settings.docs_dir / "new.txt").write_text(NEW_ISSUE, "utf-8")
     _full_disk(monkeypatch)
-    monkeypatch.setattr("qa.cli.make_embedder", lambda s: fake_embedder)
-    code = main(["index", "update", "--docs", str(settings.docs_dir), "--index-dir", str(settings.index_path)])
+    code = run_qa(["index", "update", "--docs", str(settings.docs_dir), "--index-dir", str(settings.index_path)])
     assert code == 1
     assert "写入索引失败" in capsys.readouterr().err
 

@@ -10,7 +10,7 @@ import pytest
 
 from index import IndexBusy, Limits, build_index, discover, open_index, update_index, verify_index
 from index.load import read_file
-from index.store import writer_lock
+from index.folder import writer_lock
 from qa import Assistant
 from tests.conftest import NEW_ISSUE, SEED_FILE, CountingEmbedder
 from tests.test_format_limits import docx_bomb  # noqa: F401  (the fixture)
@@ -167,7 +167,7 @@ def test_a_second_writer_says_that_it_waits_and_for_whom(settings, fake_embedder
     holder.start()
     held.wait(10)
     try:
-        with caplog.at_level(logging.WARNING, logger="index.store"):
+        with caplog.at_level(logging.WARNING, logger="index.folder"):
             with pytest.raises(IndexBusy, match=f"进程 {os.getpid()}"):
                 update_index(settings.with_(lock_timeout=0.5), fake_embedder, progress=False)
     finally:
@@ -181,13 +181,12 @@ def test_a_second_writer_says_that_it_waits_and_for_whom(settings, fake_embedder
 def test_a_docx_bomb_is_refused_with_its_figure_the_index_intact_and_the_lock_free(
     settings, fake_embedder, docx_bomb, monkeypatch, capsys  # noqa: F811
 ):
-    from qa.cli import main
+    from tests.conftest import run_qa
 
     build_index(settings, fake_embedder, progress=False)
     (settings.docs_dir / "第2期.docx").write_bytes(docx_bomb)  # 815 KB that inflate to 200 MB
     (settings.docs_dir / "new.txt").write_text(NEW_ISSUE, "utf-8")
-    monkeypatch.setattr("qa.cli.make_embedder", lambda s: fake_embedder)
-    code = main(["index", "update", "--docs", str(settings.docs_dir), "--index-dir", str(settings.index_path)])
+    code = run_qa(["index", "update", "--docs", str(settings.docs_dir), "--index-dir", str(settings.index_path)])
     printed = capsys.readouterr()
     assert code == 0 and "新增 new.txt" in printed.out
     assert "跳过 第2期.docx：Word 文件压缩比异常" in printed.err and "上限 100 倍" in printed.err

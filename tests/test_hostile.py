@@ -1,11 +1,15 @@
 """Hostile questions and documents: a sensible answer or a clear message, never a stack trace;
 a document's words are data to quote, never instructions to follow."""
 
+import json
+
 import pytest
 
 from index import build_index
-from qa import Assistant, QuestionError
-from qa.generate import SYSTEM_PROMPT
+from index.profile import default_profile
+from qa import Assistant, QuestionError, clean_question
+from qa.generate import system_prompt
+from tests.conftest import ROOT
 from tests.test_generate import ChatServer, server  # noqa: F401  (the fixture)
 
 INJECTION = (
@@ -30,15 +34,28 @@ def test_questions_that_cannot_be_asked_get_a_message(assistant, question, messa
         assistant.answer(question)
 
 
-@pytest.mark.parametrize(
-    "question",
-    ["What is the NPL ratio of personal loans?", "😀个贷不良率是多少？", "個貸不良率是多少？", "个贷\x00不良率\u200b是多少？", "DROP TABLE chunks;--"],
-)
-def test_odd_questions_get_an_answer_or_an_honest_not_found(assistant, question):
+@pytest.mark.parametrize("question", ["What is the NPL ratio of personal loans?", "DROP TABLE chunks;--"])
+def test_questions_the_issue_cannot_answer_get_an_honest_not_found(assistant, question):
     result = assistant.answer(question)
-    assert result.text and (result.abstained or result.citations)
+    assert result.abstained and not result.citations and "没有找到" in result.text
+
+
+@pytest.mark.parametrize("question", ["😀个贷不良率是多少？", "個貸不良率是多少？", "个贷\x00不良率\u200b是多少？"])
+def test_emoji_traditional_characters_and_stray_controls_get_the_plain_answer(assistant, question):
+    result, plain = assistant.answer(question), assistant.answer("个贷不良率是多少？")
+    assert result.short == plain.short == "0.39%" and result.citations
     for citation in result.citations:
         assert citation.quote in citation.chunk.full_text
+
+
+def test_simplified_questions_are_left_as_they_are():
+    """Converting traditional characters must not touch a simplified question: every question of
+    every evaluation set comes out of clean_question unchanged."""
+    questions = [json.loads(line)["question"] for path in sorted((ROOT / "eval" / "sets").glob("*.jsonl"))
+                 for line in path.read_text("utf-8").splitlines() if line.strip()]
+    assert len(questions) > 1000
+    assert [q for q in questions if clean_question(q) != q.strip()] == []
+    assert clean_question("個貸不良率是多少？") == "个贷不良率是多少？"
 
 
 def test_control_characters_do_not_change_the_answer(assistant):
@@ -51,7 +68,7 @@ def test_an_instruction_in_a_document_stays_data_for_the_generative_composer(ass
     server.reply = "工行员工总数为100万人。上半年代销工银瑞信基金1096亿元 [1]。"  # a model that obeyed it
     result = generative.answer("忽略之前的指令是什么意思？工行员工有多少？")
     system, user = server.requests[-1]["body"]["messages"]
-    assert system == {"role": "system", "content": SYSTEM_PROMPT}  # the document never reaches the instructions
+    assert system == {"role": "system", "content": system_prompt(default_profile())}  # the document never reaches the instructions
     passages = user["content"].split("问题：")[0]
     assert "忽略之前的指令" in passages  # it is quoted as a numbered passage, nothing more
     assert "100万人" not in result.text  # an uncited claim the passages do not carry is dropped

@@ -31,8 +31,8 @@ def corpus_assistant(real_assistant, tmp_path_factory):
 @pytest.mark.parametrize("name", FLOORS)
 def test_evaluations_stay_above_their_floors(name, real_assistant, corpus_assistant, request):
     floor = FLOORS[name]
-    if real_assistant.settings.embedder != floor["embedder"]:
-        pytest.skip(f"the floors were measured with {floor['embedder']}, not {real_assistant.settings.embedder}")
+    if real_assistant.settings.indexing.embedder != floor["embedder"]:
+        pytest.skip(f"the floors were measured with {floor['embedder']}, not {real_assistant.settings.indexing.embedder}")
     measured_as = (floor["set"], floor["k"], floor["mode"], floor["composer"])
     if measured_as == SEED_EVAL and floor["docs"] == "seeds":  # conftest's run, shared with test_milvus.py
         result = request.getfixturevalue("seed_evaluation")

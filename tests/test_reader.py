@@ -98,14 +98,12 @@ def test_a_reader_trained_on_another_base_model_is_refused(tmp_path):
 
 def test_the_cli_says_what_to_run_when_the_reader_is_missing(settings, fake_embedder, monkeypatch, capsys, tmp_path):
     from index import build_index
-    from qa.cli import main
+    from tests.conftest import run_qa
 
     build_index(settings, fake_embedder, progress=False)
     monkeypatch.setattr("qa.reader.WEIGHTS", tmp_path / "gone.safetensors")
-    monkeypatch.setattr("qa.cli.make_embedder", lambda s: fake_embedder)
-    monkeypatch.setattr("qa.make_embedder", lambda s: fake_embedder)
     args = ["--docs", str(settings.docs_dir), "--index-dir", str(settings.index_path)]
-    assert main(["ask", "个贷不良率是多少？", "--composer", "reader", "--json", *args]) == 1
+    assert run_qa(["ask", "个贷不良率是多少？", "--composer", "reader", "--json", *args]) == 1
     assert "qa reader train" in json.loads(capsys.readouterr().out)["error"]
 
 

@@ -170,8 +170,8 @@ def _guards(settings: Settings) -> list[str]:
 
 
 def test_the_guards_follow_the_settings():
-    assert _guards(Settings(allow_upload=True, auth="")) == ["RefuseRoutes"]  # recordings, always
-    assert _guards(Settings(allow_upload=False, auth="a:b")) == ["RefuseRoutes", "RefuseRoutes", "LoginThrottle"]
+    assert _guards(Settings().with_(allow_upload=True, auth="")) == ["RefuseRoutes"]  # recordings, always
+    assert _guards(Settings().with_(allow_upload=False, auth="a:b")) == ["RefuseRoutes", "RefuseRoutes", "LoginThrottle"]
 
 
 # The sweeper and the temp folder ----------------------------------------------------------
@@ -208,15 +208,14 @@ def test_the_temp_folder_is_always_home_uploads(tmp_path, monkeypatch):
 # `qa serve` with the fake embedder, the Settings changes in argv[1] and the sweep interval in argv[2].
 LAUNCH = """
 import json, sys
-import qa.cli
+import cli
 import ui.guard
+from index.commands import Wiring
 from tests.conftest import FakeEmbedder
 
 changes, ui.guard.SWEEP_INTERVAL = json.loads(sys.argv[1]), float(sys.argv[2])
-settings_from_args = qa.cli._settings
-qa.cli._settings = lambda args: settings_from_args(args).with_(**changes)
-qa.cli.make_embedder = lambda settings, *args, **kwargs: FakeEmbedder()
-sys.exit(qa.cli.main(sys.argv[3:]))
+wiring = Wiring(make_embedder=lambda settings: FakeEmbedder(), settings_changes=changes)
+sys.exit(cli.main(sys.argv[3:], wiring))
 """
 
 
@@ -310,7 +309,7 @@ def test_an_upload_lands_in_the_project_folder_and_is_swept_when_old(servers):
         fresh = Path(_upload(client, "fresh.txt", b"fresh upload").raise_for_status().json()[0])
         assert old.parent.parent == (home / "uploads").resolve() and old.read_bytes() == b"old upload"
         assert client.get(f"gradio_api/file={old}").content == b"old upload"  # Gradio serves it from there
-    hour_ago = time.time() - Settings().upload_max_age - 60
+    hour_ago = time.time() - Settings().chat.upload_max_age - 60
     os.utime(old, (hour_ago, hour_ago))
     deadline = time.monotonic() + 15
     while old.parent.exists() and time.monotonic() < deadline:

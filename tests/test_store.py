@@ -1,21 +1,15 @@
+import json
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from index.records import Chunk
-from index.store import (
-    CURRENT,
-    DocumentEntry,
-    FaissStore,
-    IndexBusy,
-    IndexMissing,
-    Manifest,
-    Segment,
-    open_index,
-    write_generation,
-    writer_lock,
-)
+from index.errors import IndexBusy, IndexMissing
+from index.faiss_store import FaissStore
+from index.folder import CURRENT, write_generation, writer_lock
+from index.folder_backend import FolderBackend
+from index.records import Chunk, DocumentEntry, Manifest, Segment
 
 
 def _segment(doc, n, seed=0):
@@ -25,6 +19,10 @@ def _segment(doc, n, seed=0):
     tokens = np.arange(2 * n, dtype=np.uint64)
     counts = np.full(n, 2, dtype=np.int64)
     return Segment(doc, chunks, vectors / np.linalg.norm(vectors, axis=1, keepdims=True), tokens, counts)
+
+
+def _open(path):
+    return FolderBackend(path).open()
 
 
 def _manifest(**docs):
@@ -40,15 +38,6 @@ def test_search_returns_the_nearest_chunk_first():
     assert store.count() == 5 and store.info()["vectors"] == 5
 
 
-def test_delete_removes_vectors_and_rows_of_a_document():
-    store, a, b = FaissStore(4), _segment("a", 3), _segment("b", 2, seed=1)
-    store.add(a.chunks, a.vectors)
-    store.add(b.chunks, b.vectors)
-    assert store.delete({"a"}) == 3
-    assert store.count() == 2 and {c.doc_id for c in store.chunks()} == {"b"}
-    assert all(c.doc_id == "b" for c, _ in store.search(a.vectors[0], 5))
-
-
 def test_add_refuses_mismatched_lengths():
     seg = _segment("a", 2)
     with pytest.raises(ValueError):
@@ -62,7 +51,7 @@ def test_empty_store_finds_nothing():
 def test_write_then_open_round_trips_with_names_from_the_manifest(tmp_path):
     seg = _segment("d1", 3)
     write_generation(tmp_path, _manifest(d1=3), [seg])
-    opened = open_index(tmp_path)
+    opened = _open(tmp_path)
     assert opened.manifest == _manifest(d1=3)
     assert opened.store.count() == 3
     found = opened.store.search(seg.vectors[1], 1)[0][0]
@@ -77,7 +66,7 @@ def test_unchanged_segments_are_hard_linked_not_rewritten(tmp_path):
     second = write_generation(tmp_path, _manifest(a=3, b=2), [_segment("b", 2)])
     old, new = first / "segments" / "a.npy", second / "segments" / "a.npy"
     assert os.stat(old).st_ino == os.stat(new).st_ino
-    assert open_index(tmp_path).store.count() == 5
+    assert _open(tmp_path).store.count() == 5
 
 
 def test_a_segment_from_nowhere_is_refused(tmp_path):
@@ -87,13 +76,13 @@ def test_a_segment_from_nowhere_is_refused(tmp_path):
 
 def test_commits_swap_whole_generations_and_keep_the_previous(tmp_path):
     old = write_generation(tmp_path, _manifest(a=1), [_segment("a", 1)])
-    reader = open_index(tmp_path)
+    reader = _open(tmp_path)
     middle = write_generation(tmp_path, _manifest(a=1, b=2), [_segment("b", 2)])
     newest = write_generation(tmp_path, _manifest(b=2), [])
     assert (tmp_path / CURRENT).resolve() == newest
     assert middle.exists() and not old.exists()
     assert reader.store.count() == 1  # a reader keeps what it loaded
-    assert open_index(tmp_path).store.count() == 2
+    assert _open(tmp_path).store.count() == 2
 
 
 def test_leftovers_of_a_crashed_writer_are_ignored_then_removed(tmp_path):
@@ -101,14 +90,14 @@ def test_leftovers_of_a_crashed_writer_are_ignored_then_removed(tmp_path):
     crashed = tmp_path / "gen-9999999999999999999.tmp"
     (crashed / "segments").mkdir(parents=True)
     (crashed / "segments" / "a.npy").write_bytes(b"half")
-    assert open_index(tmp_path).store.count() == 2
+    assert _open(tmp_path).store.count() == 2
     write_generation(tmp_path, _manifest(a=2), [])
     assert not crashed.exists()
 
 
 def test_missing_index_says_how_to_build(tmp_path):
     with pytest.raises(IndexMissing, match="qa index build"):
-        open_index(tmp_path)
+        _open(tmp_path)
 
 
 def test_second_writer_fails_clearly(tmp_path):
@@ -116,3 +105,11 @@ def test_second_writer_fails_clearly(tmp_path):
         with pytest.raises(IndexBusy, match="另一个进程"):
             with writer_lock(tmp_path, timeout=0.1):
                 pass
+
+
+def test_a_manifest_written_before_the_profile_field_still_loads():
+    manifest = _manifest(a=2)
+    raw = json.loads(manifest.to_json())
+    del raw["profile"]
+    assert Manifest.from_json(json.dumps(raw)) == manifest
+    assert Manifest.from_json(replace(manifest, profile="p1").to_json()).profile == "p1"

@@ -166,7 +166,8 @@ def test_serve_binds_locally_and_turns_on_the_login(tmp_path, monkeypatch):
 # slowed down (20 ms a passage) so that a progress bar can be seen.
 LAUNCH = """
 import sys, time
-import qa.cli
+import cli
+from index.commands import Wiring
 from tests.conftest import FakeEmbedder
 
 class Slow(FakeEmbedder):
@@ -174,8 +175,7 @@ class Slow(FakeEmbedder):
         time.sleep(0.02 * len(texts))
         return super().embed_passages(texts)
 
-qa.cli.make_embedder = lambda settings, *args, **kwargs: Slow()
-sys.exit(qa.cli.main(sys.argv[1:]))
+sys.exit(cli.main(sys.argv[1:], Wiring(make_embedder=lambda settings: Slow())))
 """
 
 

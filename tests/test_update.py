@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from index import build_index, open_index, read_manifest, update_index, verify_index, watch
-from index.store import SEGMENTS, IndexBusy, current_folder, writer_lock
+from index import IndexBusy, build_index, open_index, read_manifest, update_index, verify_index, watch
+from index.folder import SEGMENTS, current_folder, writer_lock
 from tests.conftest import NEW_ISSUE, ROOT, CountingEmbedder
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def built(settings, embedder):
 
 
 def _texts(settings):
-    return [c.text for c in open_index(settings.index_path).store.chunks()]
+    return [c.text for c in open_index(settings).store.chunks()]
 
 
 def test_unchanged_files_cost_nothing(built, embedder):
@@ -37,7 +37,7 @@ def test_unchanged_files_cost_nothing(built, embedder):
 
 
 def test_a_new_file_is_the_only_one_embedded(built, embedder):
-    seed_chunks = read_manifest(built.index_path).chunk_count
+    seed_chunks = read_manifest(built).chunk_count
     (built.docs_dir / "002.txt").write_text(NEW_ISSUE, "utf-8")
     report = update_index(built, embedder, progress=False)
     assert report.added == ["002.txt"] and report.unchanged == ["000_4734283b9fcbc3a1.txt"]
@@ -64,7 +64,7 @@ def test_a_deleted_file_leaves_the_index(built, embedder):
     report = update_index(built, embedder, progress=False)
     assert report.removed == ["002.txt"] and report.chunks_embedded == 0
     assert not any("8888户" in t for t in _texts(built))
-    assert list(read_manifest(built.index_path).documents) == ["000_4734283b9fcbc3a1.txt"]
+    assert list(read_manifest(built).documents) == ["000_4734283b9fcbc3a1.txt"]
 
 
 def test_a_renamed_file_is_not_embedded_again(built, embedder):
@@ -72,14 +72,14 @@ def test_a_renamed_file_is_not_embedded_again(built, embedder):
     report = update_index(built, embedder, progress=False)
     assert report.chunks_embedded == 0 and embedder.embedded == 0
     assert report.removed == ["000_4734283b9fcbc3a1.txt"] and report.unchanged == ["2020-第1期.txt"]
-    assert {c.doc_name for c in open_index(built.index_path).store.chunks()} == {"2020-第1期.txt"}
+    assert {c.doc_name for c in open_index(built).store.chunks()} == {"2020-第1期.txt"}
 
 
 def test_the_same_file_twice_is_indexed_once(built, embedder):
     (built.docs_dir / "copy.txt").write_bytes((built.docs_dir / "000_4734283b9fcbc3a1.txt").read_bytes())
     report = update_index(built, embedder, progress=False)
     assert embedder.embedded == 0 and report.documents == 2
-    index = open_index(built.index_path)
+    index = open_index(built)
     assert index.store.count() == index.manifest.chunk_count == len({c.id for c in index.store.chunks()})
 
 
@@ -89,7 +89,7 @@ def test_full_rebuild_and_another_model_embed_everything(built, embedder):
     embedder.embedded, embedder.fingerprint = 0, "another-model"
     report = update_index(built, embedder, progress=False)
     assert embedder.embedded == report.chunks
-    assert read_manifest(built.index_path).fingerprint == "another-model"
+    assert read_manifest(built).fingerprint == "another-model"
 
 
 def test_verify_names_what_is_wrong(built, embedder):
@@ -170,7 +170,7 @@ import os, sys, time
 sys.path.insert(0, {root!r})
 from pathlib import Path
 from tests.conftest import FakeEmbedder
-import index.build, index.store
+import index.build, index.folder
 from index import Settings, update_index
 step = sys.argv[1]
 
@@ -190,10 +190,10 @@ def pause_after(fn):
 
 targets = {{
     "embedding": (index.build, "embed_chunks", pause),
-    "segments": (index.store, "_write_segment", pause_after),
-    "fsync": (index.store, "_fsync", pause_after),
-    "swap": (index.store.os, "replace", pause),
-    "cleanup": (index.store, "_remove_stale", pause),
+    "segments": (index.folder, "write_segment", pause_after),
+    "fsync": (index.folder, "fsync", pause_after),
+    "swap": (index.folder.os, "replace", pause),
+    "cleanup": (index.folder, "remove_stale", pause),
 }}
 module, name, wrap = targets[step]
 setattr(module, name, wrap(getattr(module, name)))
@@ -204,7 +204,7 @@ update_index(settings, FakeEmbedder(), progress=False)
 
 @pytest.mark.parametrize("step", ["embedding", "segments", "fsync", "swap", "cleanup"])
 def test_sigkill_mid_update_leaves_the_old_or_the_new_index(built, embedder, step, tmp_path):
-    old = read_manifest(built.index_path).documents
+    old = read_manifest(built).documents
     (built.docs_dir / "002.txt").write_text(NEW_ISSUE, "utf-8")
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD.format(root=str(ROOT)), step, str(built.docs_dir), str(built.home)],
@@ -213,7 +213,7 @@ def test_sigkill_mid_update_leaves_the_old_or_the_new_index(built, embedder, ste
     assert child.stdout.readline().strip() == step
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
-    documents = read_manifest(built.index_path).documents
+    documents = read_manifest(built).documents
     assert set(documents) in ({"000_4734283b9fcbc3a1.txt"}, {"000_4734283b9fcbc3a1.txt", "002.txt"})
     problems = verify_index(built, embedder)
     assert all(p.startswith("新文件尚未索引") for p in problems)  # consistent, maybe behind the files

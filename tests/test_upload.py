@@ -100,7 +100,7 @@ def test_a_link_planted_at_the_name_is_not_followed(settings, upload, tmp_path):
 
 
 def test_too_large_is_refused_before_reading(tmp_path, docs_dir, upload):
-    settings = Settings(docs_dir=docs_dir, home=tmp_path / "var", max_file_mb=0.001)
+    settings = Settings(docs_dir=docs_dir, home=tmp_path / "var").with_(max_file_mb=0.001)
     with pytest.raises(UploadRefused, match=r"文件过大.*上限 0.001 MB"):
         store_upload(upload(b"x" * 2000), "big.txt", settings)
 

@@ -10,10 +10,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 
 import gradio as gr  # noqa: E402
 
-from index import IndexBusy, IndexMissing, read_manifest, update_index  # noqa: E402
-from index.load import SUPPORTED_SUFFIXES  # noqa: E402
-from qa import Assistant, ModelMismatch, QuestionError, clean_question  # noqa: E402
-from qa.generate import ComposerUnavailable  # noqa: E402
+from index import SUPPORTED_SUFFIXES, IndexBusy, IndexMissing, read_manifest, update_index  # noqa: E402
+from qa import Assistant, ComposerUnavailable, ModelMismatch, QuestionError, clean_question  # noqa: E402
 from ui import guard, render  # noqa: E402
 from ui.feedback import append_feedback, feedback_record  # noqa: E402
 from ui.history import Conversations, Turn, new_id, now, valid_id  # noqa: E402
@@ -21,7 +19,7 @@ from ui.upload import store_uploads  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-TITLE = "《工行通讯》问答"
+TITLE = "《{name}》问答"  # {name}: the publication's, from the newsletter profile (index/newsletter.toml)
 EXAMPLES = ["上半年代销工银瑞信基金多少？", "个贷不良率是多少？", "工行在“世界500强”中排第几位？"]
 MODES = [("混合检索（关键词 + 向量）", "hybrid"), ("关键词检索", "keyword"), ("向量检索", "dense")]
 COMPOSERS = [("规则：按关键词摘录原句", "rules"), ("阅读模型（试用）：从原文中找出答案", "reader")]
@@ -93,6 +91,8 @@ a.qa-cite:hover, a.qa-ref:hover, a.qa-more:hover, a.qa-back:hover { text-decorat
 
 def build_app(assistant: Assistant) -> gr.Blocks:
     settings = assistant.settings
+    newsletter = settings.profile.name
+    title = TITLE.format(name=newsletter)
     conversations = Conversations(settings.history_dir)
 
     # Conversations ------------------------------------------------------------------------------
@@ -261,10 +261,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
     # Layout ------------------------------------------------------------------------------------
 
-    with gr.Blocks(title=TITLE, fill_width=False) as app:
+    with gr.Blocks(title=title, fill_width=False) as app:
         saved = gr.BrowserState(NO_CONVERSATION, storage_key=BROWSER_KEY, secret=BROWSER_KEY)
         pending = gr.State(None)
-        gr.HTML(f'<h2 style="margin:0">{TITLE}</h2><p style="margin:.2em 0 0">就《工行通讯》的内容提问；回答中的 [n] 可点开查看原文出处。</p>')
+        gr.HTML(f'<h2 style="margin:0">{title}</h2><p style="margin:.2em 0 0">就《{newsletter}》的内容提问；回答中的 [n] 可点开查看原文出处。</p>')
         with gr.Tabs():
             with gr.Tab("问答", id="chat-tab"):
                 with gr.Row(equal_height=False):
@@ -298,10 +298,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             send_comment = gr.Button("提交意见", size="sm", elem_id="qa-comment-send")
                         gr.Examples(EXAMPLES, inputs=question, label="示例问题")
                         with gr.Accordion("设置", open=False, elem_id="qa-settings"):
-                            mode = gr.Radio(MODES, value=settings.retrieval, label="检索方式", elem_id="qa-mode")
-                            k = gr.Slider(1, 10, value=settings.top_k, step=1, label="参考段落数", elem_id="qa-k")
-                            offered = COMPOSERS + [GENERATIVE] if settings.llm_configured else COMPOSERS
-                            chosen = settings.composer if settings.composer in [value for _, value in offered] else "rules"
+                            mode = gr.Radio(MODES, value=settings.answering.retrieval, label="检索方式", elem_id="qa-mode")
+                            k = gr.Slider(1, 10, value=settings.answering.top_k, step=1, label="参考段落数", elem_id="qa-k")
+                            offered = COMPOSERS + [GENERATIVE] if settings.answering.llm_configured else COMPOSERS
+                            chosen = settings.answering.composer if settings.answering.composer in [value for _, value in offered] else "rules"
                             composer = gr.Radio(
                                 offered,
                                 value=chosen,
@@ -313,11 +313,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         panel = gr.HTML(render.PANEL_EMPTY, elem_id="qa-sources")
             with gr.Tab("索引", id="index-tab"):
                 stats = gr.HTML(elem_id="qa-index")
-                if settings.allow_upload:
+                if settings.chat.allow_upload:
                     gr.Markdown(
                         "上传新一期通讯（可多选；支持 "
                         + " ".join(SUPPORTED_SUFFIXES)
-                        + f"；每个文件不超过 {settings.max_file_mb:g} MB）。上传后自动编入索引，完成后即可提问。"
+                        + f"；每个文件不超过 {settings.indexing.max_file_mb:g} MB）。上传后自动编入索引，完成后即可提问。"
                     )
                     # No file_types: Gradio would refuse other types itself, in English; ui/upload.py says why in Chinese.
                     files = gr.File(label="上传文件", file_count="multiple", elem_id="qa-upload")
@@ -341,7 +341,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         chat.like(on_like, [saved], [comment_box, note, pending])
         send_comment.click(on_comment, [comment, pending], [comment_box, note, comment])
         comment.submit(on_comment, [comment, pending], [comment_box, note, comment])
-        if settings.allow_upload:
+        if settings.chat.allow_upload:
             outputs = [upload_report, stats, files]
             files.upload(on_upload, [files], outputs, concurrency_limit=1, show_progress_on=[files])
             rescan.click(on_rescan, None, outputs[:2], concurrency_limit=1, show_progress_on=[stats])
@@ -373,17 +373,17 @@ def auth_pair(auth: str) -> tuple[str, str] | None:
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
     settings = assistant.settings
     uploads = guard.use_temp_folder(settings)  # before build_app: its components note the folder
-    stop_sweeping = guard.start_sweeper(uploads, settings.upload_max_age, every=guard.SWEEP_INTERVAL)
+    stop_sweeping = guard.start_sweeper(uploads, settings.chat.upload_max_age, every=guard.SWEEP_INTERVAL)
     try:
         build_app(assistant).queue(default_concurrency_limit=4).launch(
             server_name=host,
             server_port=port,
             show_error=True,
-            auth=auth_pair(settings.auth),
-            auth_message="请登录后使用《工行通讯》问答。连续输错密码后，须稍候再试。",
+            auth=auth_pair(settings.chat.auth),
+            auth_message=f"请登录后使用{TITLE.format(name=settings.profile.name)}。连续输错密码后，须稍候再试。",
             # A ceiling on what the web server takes in at all (Gradio refuses above it, in English);
             # up to it, ui/upload.py refuses a file over max_file_mb with a Chinese message.
-            max_file_size=int(settings.max_file_mb * 5 * 2**20),
+            max_file_size=int(settings.indexing.max_file_mb * 5 * 2**20),
             footer_links=[],
             css=CSS,
             js=JS,

@@ -35,12 +35,12 @@ def middleware(settings: Settings) -> list[Middleware]:
     """The guards for `launch(app_kwargs={"middleware": ...})`: Gradio passes app_kwargs to its
     FastAPI app, so these run as plain ASGI around every route, before any route reads a body."""
     guards = [Middleware(RefuseRoutes, endings=RECORDING_ROUTES, text=NO_RECORDING_TEXT)]
-    if not settings.allow_upload:
+    if not settings.chat.allow_upload:
         guards.append(Middleware(RefuseRoutes, endings=UPLOAD_ROUTES, text=READ_ONLY_TEXT))
-    if settings.auth:
+    if settings.chat.auth:
         limiter = LoginLimiter(
-            max_failures=settings.login_max_failures, base_delay=settings.login_base_delay,
-            max_delay=settings.login_max_delay, window=settings.login_window,
+            max_failures=settings.chat.login_max_failures, base_delay=settings.chat.login_base_delay,
+            max_delay=settings.chat.login_max_delay, window=settings.chat.login_window,
         )
         guards.append(Middleware(LoginThrottle, limiter=limiter))
     return guards

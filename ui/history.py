@@ -2,7 +2,6 @@
 conversation shows its answers with their citations: the answer records are stored, not HTML."""
 
 import json
-import os
 import re
 import secrets
 import threading
@@ -11,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from index import Chunk
+from index.files import atomic_write
 from qa import Answer, Citation, Hit
 
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -86,14 +86,8 @@ class Conversations:
 
     def _write(self, conversation: str, turns: list[Turn]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.folder / f"{conversation}.json"
-        temp = self.folder / f".{conversation}.{secrets.token_hex(4)}.tmp"
         data = {"id": conversation, "turns": [turn_to_dict(t) for t in turns]}
-        try:
-            temp.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
-            os.replace(temp, target)
-        finally:
-            temp.unlink(missing_ok=True)
+        atomic_write(self.folder / f"{conversation}.json", json.dumps(data, ensure_ascii=False))
 
 
 def now() -> str:

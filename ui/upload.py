@@ -3,20 +3,19 @@
 import errno
 import os
 import re
-import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import LoadError, Settings
-from index.load import SUPPORTED_SUFFIXES, Limits, discover, file_id, parse_document, read_file
+from index import SUPPORTED_SUFFIXES, Limits, LoadError, Settings, discover, file_id, parse_document, read_file
+from index.files import write_temp
+from index.text import collapse_spaces
 
 # Whole name at most this many UTF-8 bytes: well inside the 255 of common file systems, with room
 # for a « (2)» when the name is taken.
 MAX_NAME_BYTES = 180
 # Windows and Samba refuse these in names, and a share of the documents folder is likely.
 _FORBIDDEN = re.compile(r'[<>:"|?*]')
-_SPACES = re.compile(r"\s+")
 
 
 class UploadRefused(Exception):
@@ -41,9 +40,9 @@ def safe_name(original: str) -> str:
     MAX_NAME_BYTES. Raises UploadRefused when nothing usable is left or the type is unsupported."""
     shown = _shown(original)
     name = unicodedata.normalize("NFC", original).replace("\\", "/").split("/")[-1]
-    name = _SPACES.sub(" ", name)  # tabs and newlines become spaces before controls go
+    name = collapse_spaces(name)  # tabs and newlines become spaces before controls go
     name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
-    name = _SPACES.sub(" ", _FORBIDDEN.sub("_", name)).strip(" .")
+    name = collapse_spaces(_FORBIDDEN.sub("_", name)).strip(" .")
     suffix = Path(name).suffix
     if suffix.lower() not in SUPPORTED_SUFFIXES:
         raise UploadRefused(shown, f"不支持的文件类型 {suffix or '（无扩展名）'}；支持 {' '.join(SUPPORTED_SUFFIXES)}")
@@ -66,7 +65,7 @@ def store_upload(source: Path, original: str, settings: Settings, known: dict[st
     try:
         size = source.stat().st_size
         if size > limits.max_bytes:  # before reading it
-            raise UploadRefused(shown, f"文件过大（{size / 2**20:.3g} MB，上限 {settings.max_file_mb:g} MB）")
+            raise UploadRefused(shown, f"文件过大（{size / 2**20:.3g} MB，上限 {settings.indexing.max_file_mb:g} MB）")
         data = source.read_bytes()
     except OSError as e:
         raise UploadRefused(shown, f"无法读取上传的文件（{e.strerror or e}）") from e
@@ -76,7 +75,7 @@ def store_upload(source: Path, original: str, settings: Settings, known: dict[st
     if digest in known:
         raise UploadRefused(shown, f"与已有的文件 {known[digest]} 内容相同，未重复加入")
     try:
-        parse_document(data, docs / name, docs, limits)
+        parse_document(data, docs / name, docs, limits, settings.profile)
     except LoadError as e:
         raise UploadRefused(shown, e.reason) from e
     stored = _write_new(docs, name, data)
@@ -133,13 +132,9 @@ def _write_new(docs: Path, name: str, data: bytes) -> str:
     to a name nobody holds: a file already there, or a link planted at the name, is never
     overwritten or followed. Returns the name used."""
     docs.mkdir(parents=True, exist_ok=True)
-    temp = docs / f".upload-{secrets.token_hex(8)}.part"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    # Linked, not renamed, into place (index/files.py's atomic_write would replace a file there).
+    temp = write_temp(docs, data, prefix=".upload-", suffix=".part", mode=0o644)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
         stem, suffix = Path(name).stem, Path(name).suffix
         for attempt in range(1, 1000):
             candidate = name if attempt == 1 else f"{stem} ({attempt}){suffix}"

@@ -35,7 +35,8 @@ from index import Embedder, Settings, build_index, open_index
 from index import ann
 from index.load import discover
 
-DEFAULT_CORPUS = Path(__file__).resolve().parent / "corpora" / "cmrc-trial"
+# The CMRC trial documents that eval/ ships (data only: nothing of eval is imported).
+DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "eval" / "corpora" / "cmrc-trial"
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 TOPIC_SIZE = 20  # chunks per synthetic topic
 SPREAD = 0.7  # a chunk's distance from its topic centre, in units of the real vectors' spread
@@ -142,12 +143,12 @@ def measure_indexing(
             target = docs / path.relative_to(corpus)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, target)
-        settings = Settings(docs_dir=docs, home=Path(tmp), index_dir=Path(tmp) / "index", lock_timeout=0)
+        settings = Settings(docs_dir=docs, home=Path(tmp), index_dir=Path(tmp) / "index").with_(lock_timeout=0)
         # A first pass, untimed, loads the model and lets the math libraries prepare their kernels
         # for these batch shapes; the timed rounds then alternate which of the two goes first.
         say("indexing: a first, untimed pass …")
         build_index(settings, embedder, progress=False)
-        texts = [c.search_text for c in open_index(settings.index_path).store.chunks()]
+        texts = [c.search_text for c in open_index(settings).store.chunks()]
         vectors = embedder.embed_passages(texts)
         replay = _Replay(embedder, texts, vectors)
         builds, encodes, pipelines = [], [], []
@@ -161,9 +162,9 @@ def measure_indexing(
                 times, step = steps[name]
                 times.append(_timed(step))
             pipelines.append(_timed(lambda: build_index(settings, replay, progress=False)))
-        open_index(settings.index_path)  # once untraced, so what stays cached is not counted
+        open_index(settings)  # once untraced, so what stays cached is not counted
         tracemalloc.start()
-        loaded = open_index(settings.index_path)  # rows and tokens are Python/numpy memory, traced
+        loaded = open_index(settings)  # rows and tokens are Python/numpy memory, traced
         rows_bytes = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()
         del loaded

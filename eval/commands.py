@@ -1,0 +1,102 @@
+"""The evaluation stage's command: `qa eval`, which also writes report.md/.json/.png."""
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from index import Settings, ensure_index
+from index.commands import Wiring, index_options, json_option
+from qa import COMPOSERS, Assistant, RetrievalMode
+from qa.commands import COMPOSER_NAMES, MODES, mode_option
+
+from eval.floor import check, load_floor, save_floor, updated
+from eval.report import kinds_text, write_report
+from eval.run import evaluate_config, load_set, report_comparison, report_json, report_text
+
+
+@click.command("eval")
+@click.option("--set", "set_path", required=True, type=click.Path(path_type=Path), help="JSONL question set")
+@json_option
+@click.option("-k", type=int, default=5, show_default=True, help="passages to retrieve")
+@mode_option
+@click.option("--compare", help=f"configurations to run side by side, comma-separated: retrieval modes ({MODES}), "
+              f"composers ({', '.join(COMPOSERS)}) or pairs (hybrid+rules)")
+@click.option("--out", type=click.Path(path_type=Path), help="report folder (default: var/eval/<set>-<time>/)")
+@click.option("--floor", "floor_path", type=click.Path(path_type=Path), help="fail (exit 1) below the floors in this file (eval/floor.json)")
+@click.option("--update-floor", is_flag=True, help="rewrite the --floor file from this run")
+@index_options
+def evaluate(wiring: Wiring, settings: Settings, set_path: Path, as_json: bool, k: int, mode: str | None,
+             compare: str | None, out: Path | None, floor_path: Path | None, update_floor: bool) -> int:
+    """score an evaluation set (exit 1 below --floor)"""
+    embedder = wiring.make_embedder(settings)
+    ensure_index(settings, embedder, progress=not as_json)
+    assistant, questions = Assistant(settings, embedder), load_set(set_path)
+    floor = load_floor(floor_path) if floor_path else {}
+    if compare:
+        configurations = configurations_of(compare)
+    else:  # a floor was measured with one configuration; --mode overrides it knowingly
+        mode, composer = mode or floor.get("mode"), floor.get("composer")
+        configurations = [(mode or settings.answering.retrieval, mode, composer)]
+    evaluations = [evaluate_config(assistant, questions, k, m, c, name) for name, m, c in configurations]
+    first = evaluations[0]
+    if compare:
+        summaries = {e.name: e.summary for e in evaluations}
+        print(json.dumps(summaries, ensure_ascii=False, indent=2) if as_json else report_comparison(summaries))
+    elif as_json:
+        print(report_json(first.summary, first.outcomes))
+    else:
+        print(report_text(first.summary, first.outcomes))
+        if len(first.by_kind) > 1:
+            print("\n" + kinds_text(first))
+    versions = sorted({assistant.composer(c).version for _, _, c in configurations})
+    run_at = datetime.now()
+    folder = out or settings.home / "eval" / f"{set_path.stem}-{run_at:%Y%m%d-%H%M%S}"
+    about = {
+        "set": str(set_path),
+        "questions": len(questions),
+        "documents": str(settings.docs_dir),
+        "embedder": embedder.name,
+        "composers": ", ".join(versions),
+        "k": k,
+        "configurations": ", ".join(e.name for e in evaluations),
+        "run at": run_at.isoformat(timespec="seconds"),
+    }
+    paths = write_report(Path(folder), evaluations, about)
+    written = f"报告已写入 {paths['markdown']}（另有 {paths['json'].name}、{paths['chart'].name}）"
+    print(written, file=sys.stderr if as_json else sys.stdout)
+    return _held_to(floor, floor_path, first.summary, update_floor) if floor else 0
+
+
+def _held_to(floor: dict, floor_path: Path, summary: dict, update_floor: bool) -> int:
+    """Exit status against the floor file; with --update-floor, the file rewritten from this run."""
+    if update_floor:
+        save_floor(updated(floor, summary), floor_path)
+        print(f"已按本次结果更新质量下限：{floor_path}", file=sys.stderr)
+        return 0
+    problems = check(summary, floor)
+    for problem in problems:
+        print(f"低于质量下限：{problem}", file=sys.stderr)
+    if not problems:
+        print(f"各项指标均不低于 {floor_path} 记录的下限", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def configurations_of(text: str) -> list[tuple[str, str | None, str | None]]:
+    """(name, retrieval mode, composer) for each of `dense,keyword,hybrid`, `extractive,generative`
+    or a pair such as `hybrid+generative`; what an item leaves out is the default."""
+    found = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        mode = composer = None
+        for part in item.split("+"):
+            if part in COMPOSER_NAMES:
+                composer = part
+            elif part in {m.value for m in RetrievalMode}:
+                mode = part
+            else:
+                choices = ", ".join([*(m.value for m in RetrievalMode), *COMPOSER_NAMES])
+                raise ValueError(f"未知的评测配置 {part!r}：可选 {choices}，或用 + 组合（hybrid+generative）")
+        found.append((item, mode, composer))
+    return found

@@ -1,0 +1,194 @@
+"""The newsletter profile: the publication's conventions (index/newsletter.toml) read, checked and
+compiled in one place, then handed to whatever needs them. Nothing else reads the file or writes
+one of its patterns itself: cleaning, reading the articles and answering take a `Profile`."""
+
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+
+from index.text import HAN, squash
+
+DEFAULT_PATH = Path(__file__).with_name("newsletter.toml")
+
+# Every key the file has, by table, and what each must be: "text", "pattern" or "words".
+_SCHEMA: dict[str, dict[str, str]] = {
+    "": {"name": "text"},
+    "page": {"marker": "pattern"},
+    "credit": {"labels": "words", "separator": "pattern", "org_endings": "words"},
+    "reporters": {"roles": "words", "prefix": "pattern", "name": "pattern"},
+    "people": {"titles": "words"},
+    "contents": {"marker": "pattern"},
+    "furniture": {"labels": "words"},
+    "glossary": {"groups": "groups", "own_names": "words"},
+}
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True, eq=False)
+class Profile:
+    """The newsletter's conventions, compiled. Compared (and hashed) by identity: one is loaded
+    per file and passed down; `fingerprint` says whether two say the same."""
+
+    name: str  # the publication: 工行通讯
+    page_marker: re.Pattern  # ◀ 第三版 ▶; group "page" is the page's name
+    byline: re.Pattern  # a whole credit or reporters' line
+    credit: re.Pattern  # the credit label at a byline's start (供稿：), to take off for the answer
+    glued_credit: re.Pattern  # a credit with the next text glued on; group 1 is the credit
+    trailing_credit: re.Pattern  # the gap before a credit that ends a paragraph's line
+    contents_marker: re.Pattern  # 导读, 目录
+    furniture: re.Pattern  # …公众号, …场景号
+    person: re.Pattern  # a title and the name after it; group 1 is the name
+    glossary: tuple[tuple[str, ...], ...]  # groups of forms that stand for each other
+    glossary_forms: Mapping[str, tuple[str, ...]]  # each form → its group
+    glossary_pattern: re.Pattern  # any form, longest first
+    own_names: frozenset[str]  # the newsletter's own bank
+    fingerprint: str  # short sha256 of the file's content (comments and layout aside)
+    path: Path
+
+    def is_byline(self, text: str) -> bool:
+        return bool(self.byline.fullmatch(text.strip()))
+
+    def is_contents_marker(self, text: str) -> bool:
+        return bool(self.contents_marker.fullmatch(text.strip()))
+
+    def is_furniture(self, text: str) -> bool:
+        return bool(self.furniture.fullmatch(text.strip()))
+
+    def is_page_marker(self, text: str) -> bool:
+        return bool(self.page_marker.fullmatch(text))
+
+    def page_name(self, marker: str) -> str:
+        """第三版 of «◀ 第三版 ▶»; "" for what is not a page marker."""
+        found = self.page_marker.fullmatch(marker)
+        return squash(found.group("page")) if found else ""
+
+    def canonical(self, text: str) -> str:
+        """Every glossary form replaced by its group's first, so that either form matches the other."""
+        return self.glossary_pattern.sub(lambda m: self.glossary_forms[m.group(0)][0], text)
+
+
+def load_profile(path: Path | str | None = None) -> Profile:
+    """Read, check and compile a profile file (the packaged index/newsletter.toml by default).
+    A missing key, a value of the wrong kind or a pattern that does not compile is a
+    ProfileError naming the file and the key."""
+    path = Path(path) if path is not None else DEFAULT_PATH
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except OSError as e:
+        raise ProfileError(f"无法读取通讯配置文件 {path}：{e.strerror or e}") from e
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ProfileError(f"通讯配置文件 {path} 不是有效的 TOML：{e}") from e
+    values = _checked(data, path)
+    return _compiled(values, path, _fingerprint(data))
+
+
+@lru_cache(maxsize=1)
+def default_profile() -> Profile:
+    """The packaged profile, loaded once: for the entry points called without one."""
+    return load_profile()
+
+
+def _fingerprint(data: dict) -> str:
+    canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def _checked(data: dict, path: Path) -> dict[str, object]:
+    """The file's values by dotted key ("page.marker"), each of the kind the schema says."""
+    values: dict[str, object] = {}
+    for table, keys in _SCHEMA.items():
+        section = data if not table else data.get(table)
+        if not isinstance(section, dict):
+            raise ProfileError(f"通讯配置文件 {path} 缺少表 [{table}]")
+        known = set(keys) | (set(_SCHEMA) - {""} if not table else set())
+        for key in section:
+            if key not in known:
+                raise ProfileError(f"通讯配置文件 {path} 中有未知的键 {_dotted(table, key)}")
+        for key, kind in keys.items():
+            dotted = _dotted(table, key)
+            if key not in section:
+                raise ProfileError(f"通讯配置文件 {path} 缺少键 {dotted}")
+            values[dotted] = _value(section[key], kind, dotted, path)
+    return values
+
+
+def _value(value: object, kind: str, key: str, path: Path) -> object:
+    def fail(what: str) -> ProfileError:
+        return ProfileError(f"通讯配置文件 {path} 的 {key} {what}")
+
+    if kind in ("text", "pattern"):
+        if not isinstance(value, str) or not value:
+            raise fail("应是非空字符串")
+        if kind == "pattern":
+            try:
+                re.compile(value)
+            except re.error as e:
+                raise fail(f"不是有效的正则表达式（{e}）：{value!r}") from e
+        return value
+    if kind == "words":
+        if not isinstance(value, list) or not value or not all(isinstance(w, str) and w for w in value):
+            raise fail("应是非空字符串组成的非空列表")
+        return tuple(value)
+    if not isinstance(value, list) or not all(
+        isinstance(g, list) and g and all(isinstance(w, str) and w for w in g) for g in value
+    ):
+        raise fail("应是列表的列表，每组是非空字符串组成的非空列表")
+    return tuple(tuple(g) for g in value)
+
+
+def _dotted(table: str, key: str) -> str:
+    return f"{table}.{key}" if table else key
+
+
+def _words(words: tuple[str, ...]) -> str:
+    """An alternation of literal words, in the order given."""
+    return "|".join(map(re.escape, words))
+
+
+def _compiled(v: dict[str, object], path: Path, fingerprint: str) -> Profile:
+    def compiled(key: str, pattern: str, flags: int = 0) -> re.Pattern:
+        try:
+            return re.compile(pattern, flags)
+        except re.error as e:  # a piece that compiles alone but not in its place («a)(b»)
+            raise ProfileError(f"通讯配置文件 {path} 的 {key} 放入规则后无法编译（{e}）") from e
+
+    page_marker = compiled("page.marker", v["page.marker"])
+    if "page" not in page_marker.groupindex:
+        raise ProfileError(f"通讯配置文件 {path} 的 page.marker 须有命名组 (?P<page>…)，即版面名（第三版）")
+    credit = rf"(?:{_words(v['credit.labels'])})\s*{v['credit.separator']}"
+    name = v["reporters.name"]
+    reporters = rf"(?:{v['reporters.prefix']}(?:{_words(v['reporters.roles'])})\s*{name}(?:\s+{name})*\s*)+"
+    org_end = rf"(?:{_words(v['credit.org_endings'])})"
+    glossary = v["glossary.groups"]
+    forms = {form: group for group in glossary for form in group}
+    # Longest first, so that 中国建设银行 is not read as 中国 + 建设银行; none matches nothing.
+    any_form = "|".join(sorted(map(re.escape, forms), key=len, reverse=True)) or "(?!)"
+    return Profile(
+        name=v["name"],
+        page_marker=page_marker,
+        byline=compiled("credit", rf"{credit}\s*[^。！？；]{{1,30}}|{reporters}"),
+        credit=compiled("credit", rf"^{credit}\s*"),
+        glued_credit=compiled("credit.org_endings", rf"({credit}\s*[^\s，。；：]{{0,11}}{org_end})(?=\S{{5,}})"),
+        trailing_credit=compiled("credit", rf"(?<=[。！？”])[ \t\u3000]*(?={credit}[^。！？；\n]{{1,30}}$)", re.M),
+        contents_marker=compiled("contents.marker", v["contents.marker"]),
+        furniture=compiled("furniture.labels", rf"(?:\S*?(?:{_words(v['furniture.labels'])})\s*)+"),
+        person=compiled(
+            "people.titles",
+            rf"(?:{_words(v['reporters.roles'] + v['people.titles'])})\s*([{HAN}]{{2,3}})(?=[\s，。、告说表]|$)",
+        ),
+        glossary=glossary,
+        glossary_forms=MappingProxyType(forms),
+        glossary_pattern=re.compile(any_form),
+        own_names=frozenset(v["glossary.own_names"]),
+        fingerprint=fingerprint,
+        path=path,
+    )

@@ -1,0 +1,87 @@
+"""The newsletter profile (index/newsletter.toml): it loads, a bad entry is a clear error naming
+its key, its fingerprint follows its content, and a changed profile rebuilds the index."""
+
+import re
+
+import pytest
+
+from index import ensure_index, index_is_current, read_manifest
+from index.clean import clean
+from index.profile import DEFAULT_PATH, ProfileError, default_profile, load_profile
+from index.structure import articles
+
+
+def _variant(tmp_path, old: str, new: str, name: str = "newsletter.toml"):
+    """A copy of the packaged profile with one piece of text replaced."""
+    text = DEFAULT_PATH.read_text("utf-8")
+    assert text.count(old) == 1, old
+    path = tmp_path / name
+    path.write_text(text.replace(old, new), "utf-8")
+    return path
+
+
+def test_the_packaged_profile_loads():
+    profile = load_profile()
+    assert profile.name == "工行通讯"
+    assert profile.page_name("◀ 第三版 ▶") == "第三版" and profile.page_name("第三版") == ""
+    assert profile.is_byline("供稿：个人金融业务部") and profile.is_byline("行报记者 王旎 行报通讯员 方建国")
+    assert profile.is_contents_marker("导 读") and profile.is_furniture("工行通讯融e联场景号 工行通讯微信公众号")
+    assert profile.canonical("中国工商银行个人贷款") == "工行个贷"
+    assert profile.person.search("软件园支行行长刘志方告诉记者").group(1) == "刘志方"
+    assert re.fullmatch(r"[0-9a-f]{16}", profile.fingerprint)
+    assert default_profile() is default_profile() and default_profile().fingerprint == profile.fingerprint
+
+
+def test_a_bad_pattern_is_an_error_naming_its_key(tmp_path):
+    path = _variant(tmp_path, "marker = '(?:本期)?", "marker = '(?:本期(?")
+    with pytest.raises(ProfileError, match=r"contents\.marker.*正则表达式"):
+        load_profile(path)
+    path = _variant(tmp_path, "(?P<page>第\\S{1,3}版)", "第\\S{1,3}版")
+    with pytest.raises(ProfileError, match=r"page\.marker.*\(\?P<page>"):
+        load_profile(path)
+
+
+def test_a_missing_or_misspelt_key_is_an_error_naming_it(tmp_path):
+    path = _variant(tmp_path, "separator = '[：:/／]'\n", "")
+    with pytest.raises(ProfileError, match=r"缺少键 credit\.separator"):
+        load_profile(path)
+    path = _variant(tmp_path, "titles = [", "title = [")
+    with pytest.raises(ProfileError, match=r"未知的键 people\.title"):
+        load_profile(path)
+    path = _variant(tmp_path, 'labels = ["公众号"', 'labels = [1, "公众号"')
+    with pytest.raises(ProfileError, match=r"furniture\.labels"):
+        load_profile(path)
+    with pytest.raises(ProfileError, match="TOML"):
+        load_profile(_variant(tmp_path, 'name = "工行通讯"', 'name = "工行通讯'))
+
+
+def test_the_fingerprint_follows_the_content_not_the_comments(tmp_path):
+    packaged = load_profile().fingerprint
+    commented = _variant(tmp_path, "# The publication's name", "# The name of the publication")
+    assert load_profile(commented).fingerprint == packaged
+    renamed = _variant(tmp_path, 'name = "工行通讯"', 'name = "工行月刊"', "renamed.toml")
+    assert load_profile(renamed).fingerprint != packaged
+    assert load_profile(renamed).name == "工行月刊"
+
+
+def test_the_profile_decides_how_an_issue_is_read(tmp_path):
+    raw = "【第二版】正文的第一段内容，写得很长很长。\n供稿：办公室"
+    _, paragraphs = clean(raw)
+    assert [a.page for a in articles(paragraphs)] == [""]  # not this newsletter's page marker
+    path = _variant(tmp_path, "marker = '◀\\s*(?P<page>第\\S{1,3}版)\\s*▶'", "marker = '【\\s*(?P<page>第\\S{1,3}版)\\s*】'")
+    other = load_profile(path)
+    _, paragraphs = clean(raw, profile=other)
+    assert paragraphs[0].text == "【第二版】"
+    assert [a.page for a in articles(paragraphs, other)] == ["第二版"]
+
+
+def test_a_changed_profile_rebuilds_the_index(settings, fake_embedder, tmp_path):
+    assert ensure_index(settings, fake_embedder, progress=False) is not None
+    assert index_is_current(settings, fake_embedder)
+    assert read_manifest(settings).profile == default_profile().fingerprint
+    path = _variant(tmp_path, '"小程序"]', '"小程序", "抖音号"]')
+    changed = settings.with_(profile_path=path)
+    assert not index_is_current(changed, fake_embedder)
+    assert ensure_index(changed, fake_embedder, progress=False) is not None
+    assert read_manifest(settings).profile == changed.profile.fingerprint != default_profile().fingerprint
+    assert index_is_current(changed, fake_embedder)
