@@ -1,12 +1,12 @@
 """The one place for configuration: defaults, overridden by environment variables and CLI flags."""
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
 
+from index.files import sha256_bytes
 from index.profile import DEFAULT_PATH as DEFAULT_PROFILE
 from index.profile import Profile, load_profile
 
@@ -189,7 +189,7 @@ class Settings:
         folder = self.docs_dir.resolve()
         if folder == _env_path("QA_DOCS_DIR", DEFAULT_DOCS).resolve():
             return ""
-        return f"{folder.name}-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
+        return f"{folder.name}-{sha256_bytes(str(folder).encode())[:8]}"
 
     @cached_property
     def store_location(self) -> StoreLocation:

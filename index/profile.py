@@ -2,7 +2,6 @@
 compiled in one place, then handed to whatever needs them. Nothing else reads the file or writes
 one of its patterns itself: cleaning, reading the articles and answering take a `Profile`."""
 
-import hashlib
 import json
 import re
 import tomllib
@@ -12,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
+from index.files import sha256_bytes
 from index.text import HAN, squash
 
 DEFAULT_PATH = Path(__file__).with_name("newsletter.toml")
@@ -99,7 +99,7 @@ def default_profile() -> Profile:
 
 def _fingerprint(data: dict) -> str:
     canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    return sha256_bytes(canonical.encode("utf-8"))[:16]
 
 
 def _checked(data: dict, path: Path) -> dict[str, object]:

@@ -2,7 +2,6 @@
 as a stored row; and the stored index's records, whatever engine holds them: the manifest and
 its document entries, a document's segment, and a committed index opened for reading."""
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import PurePosixPath
@@ -10,6 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
+from index.files import sha256_bytes
 from index.profile import default_profile
 
 
@@ -178,9 +178,9 @@ def part_checksums(vectors: np.ndarray, rows: bytes, tokens: np.ndarray, counts:
     hold exactly these bytes after the .npy header) and a Milvus collection holding the same
     segment agree, and `migrate` keeps them."""
     return {
-        "vectors": hashlib.sha256(np.ascontiguousarray(vectors, dtype="<f4")).hexdigest(),
-        "rows": hashlib.sha256(rows).hexdigest(),
-        "tokens": hashlib.sha256(tokens.astype("<u8").tobytes() + counts.astype("<i8").tobytes()).hexdigest(),
+        "vectors": sha256_bytes(np.ascontiguousarray(vectors, dtype="<f4")),
+        "rows": sha256_bytes(rows),
+        "tokens": sha256_bytes(tokens.astype("<u8").tobytes() + counts.astype("<i8").tobytes()),
     }
 
 

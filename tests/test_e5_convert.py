@@ -195,7 +195,7 @@ def test_tied_segmentations_differ_only_in_order(st_model, e5_tokenize):
 
 def passages(count: int = 48, width: int = 120) -> list[str]:
     """Windows spread evenly over the seed newsletter, every part of it sampled; 48 of 120
-    characters keep the test short on two cores (200 took 18 s here)."""
+    characters keep the test short on two cores (in the whole suite here: 200 took 18.8 s, 48 take 4.8 s)."""
     text = seed_text()
     step = (len(text) - width) // (count - 1)
     return [text[i : i + width] for i in range(0, step * count, step)]

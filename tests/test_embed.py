@@ -132,7 +132,10 @@ def test_a_failed_export_leaves_no_folder(model_folder, tmp_path, fake_export, e
         _ = embedder.fingerprint
     assert list((tmp_path / "cache" / "exported").iterdir()) == []
     fake_export.fail_with = None
-    assert embedder.fingerprint  # the next try exports afresh
+    fingerprint = embedder.fingerprint  # the next try exports afresh ...
+    assert len(list((tmp_path / "cache" / "exported").iterdir())) == 1
+    fresh = SentenceTransformerEmbedder(model_folder, backend="openvino", cache_dir=tmp_path / "fresh")
+    assert fingerprint == fresh.fingerprint  # ... the same export as one that never failed
 
 
 # ---------------------------------------------------------------- OpenVINO for real
