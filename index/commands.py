@@ -3,6 +3,7 @@
 Also what every stage's commands share: the options that say which documents and index
 (`index_options`), and `Wiring`, what the entry point hands each command."""
 
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -43,7 +44,7 @@ class Wiring:
     status_extras: Callable[[Settings], list[tuple[str, str, str]]] = lambda settings: []
 
     def settings(self, docs: Path | None = None, index_dir: Path | None = None) -> Settings:
-        return Settings().with_(docs_dir=docs, index_dir=index_dir).with_(**self.settings_changes)
+        return Settings().with_(**{"docs_dir": docs, "index_dir": index_dir} | self.settings_changes)
 
 
 def index_options(command: Callable) -> Callable:
@@ -53,10 +54,10 @@ def index_options(command: Callable) -> Callable:
                   help="index folder (default: var/index, or var/indexes/<folder> for another --docs)")
     @click.option("--docs", type=click.Path(path_type=Path), envvar="QA_DOCS_DIR", help="documents folder (default: seeds/)")
     @click.pass_obj
+    @functools.wraps(command)
     def with_settings(wiring: Wiring, docs: Path | None, index_dir: Path | None, **options):
         return command(wiring, wiring.settings(docs, index_dir), **options)
 
-    with_settings.__name__, with_settings.__doc__ = command.__name__, command.__doc__
     return with_settings
 
 

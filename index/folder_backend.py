@@ -29,14 +29,12 @@ class FolderBackend:
 
     def open(self) -> StoredIndex:
         """Load the committed generation; if a writer retires it while it loads, load the new one."""
-        for attempt in range(ATTEMPTS):
-            generation = folder.current_folder(self.path)
+        for _ in range(ATTEMPTS - 1):
             try:
-                return load_generation(generation)
+                return load_generation(folder.current_folder(self.path))
             except FileNotFoundError:
-                if attempt + 1 == ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
+                continue
+        return load_generation(folder.current_folder(self.path))
 
     def read_segment(self, doc_id: str, doc_name: str) -> Segment:
         return folder.read_segment(folder.current_folder(self.path), doc_id, doc_name)

@@ -47,12 +47,10 @@ class Profile:
     contents_marker: re.Pattern  # 导读, 目录
     furniture: re.Pattern  # …公众号, …场景号
     person: re.Pattern  # a title and the name after it; group 1 is the name
-    glossary: tuple[tuple[str, ...], ...]  # groups of forms that stand for each other
-    glossary_forms: Mapping[str, tuple[str, ...]]  # each form → its group
+    glossary_forms: Mapping[str, tuple[str, ...]]  # each form → its group of forms that stand for each other
     glossary_pattern: re.Pattern  # any form, longest first
     own_names: frozenset[str]  # the newsletter's own bank
     fingerprint: str  # short sha256 of the file's content (comments and layout aside)
-    path: Path
 
     def is_byline(self, text: str) -> bool:
         return bool(self.byline.fullmatch(text.strip()))
@@ -185,10 +183,8 @@ def _compiled(v: dict[str, object], path: Path, fingerprint: str) -> Profile:
             "people.titles",
             rf"(?:{_words(v['reporters.roles'] + v['people.titles'])})\s*([{HAN}]{{2,3}})(?=[\s，。、告说表]|$)",
         ),
-        glossary=glossary,
         glossary_forms=MappingProxyType(forms),
         glossary_pattern=re.compile(any_form),
         own_names=frozenset(v["glossary.own_names"]),
         fingerprint=fingerprint,
-        path=path,
     )

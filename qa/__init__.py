@@ -35,7 +35,7 @@ def clean_question(question: str) -> str:
     """The question as it is answered and stored: no control characters, no lone surrogates, and
     in simplified characters, as the newsletter is written (個貸 → 个贷; simplified text is
     left as it is: checked on every question of eval/sets/)."""
-    return _simplified(_SURROGATE.sub("", _CONTROL.sub(" ", question or "")).strip())
+    return _to_simplified().convert(_SURROGATE.sub("", _CONTROL.sub(" ", question or "")).strip())
 
 
 @cache
@@ -43,10 +43,6 @@ def _to_simplified():
     from opencc import OpenCC  # OpenCC's tables, in pure Python: loaded once, in ~10 ms
 
     return OpenCC("t2s")
-
-
-def _simplified(text: str) -> str:
-    return _to_simplified().convert(text) if text else text
 
 
 class QuestionError(ValueError):

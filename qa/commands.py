@@ -19,8 +19,7 @@ COMPOSER_NAMES = (*COMPOSERS, *ALIASES)
 MODES = ", ".join(m.value for m in RetrievalMode)
 
 
-def mode_option(command):
-    return click.option("--mode", envvar="QA_RETRIEVAL", help=f"retrieval: {MODES} (default: $QA_RETRIEVAL or hybrid)")(command)
+mode_option = click.option("--mode", envvar="QA_RETRIEVAL", help=f"retrieval: {MODES} (default: $QA_RETRIEVAL or hybrid)")
 
 
 @click.command()

@@ -32,27 +32,20 @@ def test_the_packaged_profile_loads():
     assert default_profile() is default_profile() and default_profile().fingerprint == profile.fingerprint
 
 
-def test_a_bad_pattern_is_an_error_naming_its_key(tmp_path):
-    path = _variant(tmp_path, "marker = '(?:本期)?", "marker = '(?:本期(?")
-    with pytest.raises(ProfileError, match=r"contents\.marker.*正则表达式"):
-        load_profile(path)
-    path = _variant(tmp_path, "(?P<page>第\\S{1,3}版)", "第\\S{1,3}版")
-    with pytest.raises(ProfileError, match=r"page\.marker.*\(\?P<page>"):
-        load_profile(path)
-
-
-def test_a_missing_or_misspelt_key_is_an_error_naming_it(tmp_path):
-    path = _variant(tmp_path, "separator = '[：:/／]'\n", "")
-    with pytest.raises(ProfileError, match=r"缺少键 credit\.separator"):
-        load_profile(path)
-    path = _variant(tmp_path, "titles = [", "title = [")
-    with pytest.raises(ProfileError, match=r"未知的键 people\.title"):
-        load_profile(path)
-    path = _variant(tmp_path, 'labels = ["公众号"', 'labels = [1, "公众号"')
-    with pytest.raises(ProfileError, match=r"furniture\.labels"):
-        load_profile(path)
-    with pytest.raises(ProfileError, match="TOML"):
-        load_profile(_variant(tmp_path, 'name = "工行通讯"', 'name = "工行通讯'))
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("marker = '(?:本期)?", "marker = '(?:本期(?", r"contents\.marker.*正则表达式"),  # a bad pattern
+        ("(?P<page>第\\S{1,3}版)", "第\\S{1,3}版", r"page\.marker.*\(\?P<page>"),  # without its group
+        ("separator = '[：:/／]'\n", "", r"缺少键 credit\.separator"),  # missing
+        ("titles = [", "title = [", r"未知的键 people\.title"),  # misspelt
+        ('labels = ["公众号"', 'labels = [1, "公众号"', r"furniture\.labels"),  # mistyped
+        ('name = "工行通讯"', 'name = "工行通讯', "TOML"),  # not TOML at all
+    ],
+)
+def test_a_bad_profile_is_an_error_naming_its_key(tmp_path, old, new, message):
+    with pytest.raises(ProfileError, match=message):
+        load_profile(_variant(tmp_path, old, new))
 
 
 def test_the_fingerprint_follows_the_content_not_the_comments(tmp_path):
