@@ -21,6 +21,7 @@ from index.commands import Wiring
 COMMANDS = {
     "index": "index.commands:index_group",
     "ask": "qa.commands:ask",
+    "chat": "qa.commands:chat",
     "serve": "ui.commands:serve",
     "eval": "eval.commands:evaluate",
     "bench": "index.commands:bench",

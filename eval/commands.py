@@ -18,7 +18,8 @@ from eval.run import evaluate_config, load_set, report_comparison, report_json, 
 
 
 @click.command("eval")
-@click.option("--set", "set_path", required=True, type=click.Path(path_type=Path), help="JSONL question set")
+@click.option("--set", "set_path", required=True, type=click.Path(path_type=Path),
+              help="JSONL set: single questions, or dialogues ({\"turns\": [...]}) asked in order in one conversation")
 @json_option
 @click.option("-k", type=int, default=5, show_default=True, help="passages to retrieve")
 @mode_option
@@ -27,9 +28,13 @@ from eval.run import evaluate_config, load_set, report_comparison, report_json, 
 @click.option("--out", type=click.Path(path_type=Path), help="report folder (default: var/eval/<set>-<time>/)")
 @click.option("--floor", "floor_path", type=click.Path(path_type=Path), help="fail (exit 1) below the floors in this file (eval/floor.json)")
 @click.option("--update-floor", is_flag=True, help="rewrite the --floor file from this run")
+@click.option("--in-conversation", is_flag=True,
+              help="ask each single question after the one before it, as follow-ups are asked: counts how often one is rewritten")
+@click.option("--as-typed", is_flag=True, help="never rewrite a follow-up: the baseline for a dialogue set")
 @index_options
 def evaluate(wiring: Wiring, settings: Settings, set_path: Path, as_json: bool, k: int, mode: str | None,
-             compare: str | None, out: Path | None, floor_path: Path | None, update_floor: bool) -> int:
+             compare: str | None, out: Path | None, floor_path: Path | None, update_floor: bool, in_conversation: bool,
+             as_typed: bool) -> int:
     """score an evaluation set (exit 1 below --floor)"""
     embedder = wiring.make_embedder(settings)
     ensure_index(settings, embedder, progress=not as_json)
@@ -40,7 +45,8 @@ def evaluate(wiring: Wiring, settings: Settings, set_path: Path, as_json: bool, 
     else:  # a floor was measured with one configuration; --mode overrides it knowingly
         mode, composer = mode or floor.get("mode"), floor.get("composer")
         configurations = [(mode or settings.answering.retrieval, mode, composer)]
-    evaluations = [evaluate_config(assistant, questions, k, m, c, name) for name, m, c in configurations]
+    evaluations = [evaluate_config(assistant, questions, k, m, c, name, in_conversation, not as_typed)
+                   for name, m, c in configurations]
     first = evaluations[0]
     if compare:
         summaries = {e.name: e.summary for e in evaluations}
@@ -56,7 +62,7 @@ def evaluate(wiring: Wiring, settings: Settings, set_path: Path, as_json: bool, 
     folder = out or settings.home / "eval" / f"{set_path.stem}-{run_at:%Y%m%d-%H%M%S}"
     about = {
         "set": str(set_path),
-        "questions": len(questions),
+        "questions": sum(len(getattr(q, "turns", (q,))) for q in questions),
         "documents": str(settings.docs_dir),
         "embedder": embedder.name,
         "composers": ", ".join(versions),

@@ -142,6 +142,7 @@ def _failure(o: Outcome) -> list[str]:
     got = _one_line(o.got)[:160] + (f"（short: {o.short}）" if o.short else "")
     lines = [
         f"- **{o.id}** [{o.kind}] {_one_line(o.question)}",
+        *([f"  - understood as: {_one_line(o.understood)}"] if o.understood else []),
         f"  - expected: {expected}",
         f"  - got{'（abstained）' if o.abstained else ''}: {got}",
         f"  - rank: {o.rank or '—'}",

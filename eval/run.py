@@ -48,6 +48,15 @@ class Outcome:
     top_passages: list[str] = field(default_factory=list)
     kind: str = ""
     retrieval_seconds: float = 0.0  # of `seconds`, what retrieval took: the rest is the composer's
+    understood: str = ""  # the standalone question it was answered as, when it was rewritten
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    """Questions asked in order in one conversation; a turn with no answers is not answerable."""
+
+    id: str
+    turns: tuple[Question, ...]
 
 
 @dataclass
@@ -60,17 +69,36 @@ class Evaluation:
     outcomes: list[Outcome]
 
 
-def load_set(path: Path) -> list[Question]:
-    questions = []
+def load_set(path: Path) -> list[Question] | list[Dialogue]:
+    """A set of single questions, or of dialogues (records with `turns`): one JSON object a line."""
+    records = []
     for n, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             raw = json.loads(line)
-            questions.append(Question(**{k: raw[k] for k in raw if k in Question.__dataclass_fields__}))
-        except (json.JSONDecodeError, TypeError) as e:
-            raise ValueError(f"{path.name} line {n}: not a question record ({e})") from e
-    return questions
+            records.append(_dialogue(raw) if "turns" in raw else _question(raw))
+        except (json.JSONDecodeError, TypeError, KeyError, AttributeError) as e:
+            raise ValueError(f"{path.name} line {n}: not a question or dialogue record ({e})") from e
+    if len({type(r) for r in records}) > 1:
+        raise ValueError(f"{path.name}: mixes single questions and dialogues; keep them in two sets")
+    return records
+
+
+def _question(raw: dict) -> Question:
+    return Question(**{k: raw[k] for k in raw if k in Question.__dataclass_fields__})
+
+
+def _dialogue(raw: dict) -> Dialogue:
+    """Each turn a Question (id `<dialogue>#<n>`), of kind first-turn, follow-up or follow-up-unanswerable."""
+    turns = []
+    for n, turn in enumerate(raw["turns"], start=1):
+        kind = "first-turn" if n == 1 else "follow-up" if turn["answers"] else "follow-up-unanswerable"
+        fields = {"doc": raw.get("doc")} | turn | {"id": f"{raw['id']}#{n}", "kind": kind}
+        turns.append(_question(fields))
+    if not turns:
+        raise ValueError(f"dialogue {raw['id']!r} has no turns")
+    return Dialogue(raw["id"], tuple(turns))
 
 
 def is_hit(chunk: Chunk, question: Question) -> bool:
@@ -97,26 +125,58 @@ def evaluate(
 
 def evaluate_config(
     assistant: Assistant,
-    questions: list[Question],
+    questions: list[Question] | list[Dialogue],
     k: int = TOP_K,
     mode: str | None = None,
     composer: str | None = None,
     name: str = "",
+    chained: bool = False,
+    rewrite: bool = True,
 ) -> Evaluation:
-    """`evaluate`, with the same scores per question kind (number, date, unanswerable …)."""
+    """`evaluate`, with the same scores per question kind (number, date, unanswerable …). A
+    dialogue's turns are asked in order in one conversation; `chained` asks each single question
+    after the one before it, as if in one conversation, to count how often a question that
+    stands alone is rewritten all the same (`rewritten`). `rewrite=False` asks every question as
+    typed: the baseline a conversation's follow-ups are measured against."""
+    conversations = [d.turns for d in questions] if questions and isinstance(questions[0], Dialogue) else (
+        [tuple(questions)] if chained else [(q,) for q in questions])
     outcomes, metrics, by_kind = [], Counter(), defaultdict(Counter)
-    for q in questions:
-        started = time.perf_counter()
-        try:
-            result = assistant.answer(q.question, k, mode, composer)
-        except QuestionError as e:  # the user would see this message instead of an answer
-            result = Answer(question=q.question, text=str(e), abstained=True)
-        outcome = _outcome(q, result, time.perf_counter() - started)
-        outcomes.append(outcome)
-        _score(metrics, q, result, outcome)
-        _score(by_kind[outcome.kind], q, result, outcome)
+    for turns in conversations:
+        earlier = []
+        for q in turns:
+            result, seconds = _ask(assistant, q, k, mode, composer, earlier[-1:], rewrite)
+            earlier.append(result)
+            outcome = _outcome(q, result, seconds)
+            outcomes.append(outcome)
+            _score(metrics, q, result, outcome)
+            _score(by_kind[outcome.kind], q, result, outcome)
     kinds = {kind: _summary(m, [o for o in outcomes if o.kind == kind]) for kind, m in sorted(by_kind.items())}
-    return Evaluation(name or str(mode or ""), _summary(metrics, outcomes), kinds, outcomes)
+    summary = _summary(metrics, outcomes) | _dialogue_summary(kinds, outcomes, len(conversations) < len(outcomes))
+    return Evaluation(name or str(mode or ""), summary, kinds, outcomes)
+
+
+def _ask(assistant: Assistant, q: Question, k: int, mode, composer, earlier: list[Answer], rewrite: bool) -> tuple[Answer, float]:
+    started = time.perf_counter()
+    try:
+        result = assistant.answer(q.question, k, mode, composer, earlier=earlier, rewrite=rewrite)
+    except QuestionError as e:  # the user would see this message instead of an answer
+        result = Answer(question=q.question, text=str(e), abstained=True)
+    return result, time.perf_counter() - started
+
+
+def _dialogue_summary(kinds: dict[str, dict], outcomes: list[Outcome], in_conversation: bool) -> dict:
+    """For dialogues: accuracy on first turns and on answerable follow-ups, abstention on the
+    unanswerable ones; for any set asked in conversation, the share of questions rewritten."""
+    if not in_conversation:
+        return {}
+    found = {"rewritten": _share(sum(bool(o.understood) for o in outcomes), len(outcomes))}
+    if "first-turn" in kinds:
+        found |= {
+            "first_turn_accuracy": kinds["first-turn"]["answer_accuracy"],
+            "followup_accuracy": kinds.get("follow-up", {}).get("answer_accuracy"),
+            "followup_abstention": kinds.get("follow-up-unanswerable", {}).get("abstention_accuracy"),
+        }
+    return found
 
 
 def _kind(q: Question) -> str:
@@ -138,6 +198,7 @@ def _outcome(q: Question, result: Answer, seconds: float) -> Outcome:
         abstained=result.abstained,
         seconds=seconds,
         retrieval_seconds=result.timings.get("retrieve", 0.0),
+        understood=result.understood,
         top_passages=[_passage(h.chunk) for h in result.passages[:3]],
         kind=_kind(q),
     )
@@ -215,8 +276,12 @@ def report_text(summary: dict, outcomes: list[Outcome], failures: int = 10) -> s
     wrong = failed(outcomes)[:failures]
     if wrong:
         lines.append(f"\n未答对（前 {len(wrong)} 个）：")
-        lines += [f"  {o.id} {o.question} → 期望 {o.expected or '（应拒答）'}；得到 {o.got[:60]}" for o in wrong]
+        lines += [f"  {o.id} {o.question}{_rewrite(o)} → 期望 {o.expected or '（应拒答）'}；得到 {o.got[:60]}" for o in wrong]
     return "\n".join(lines)
+
+
+def _rewrite(o: Outcome) -> str:
+    return f"（按“{o.understood}”理解）" if o.understood else ""
 
 
 def report_comparison(summaries: dict[str, dict]) -> str:

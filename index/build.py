@@ -8,7 +8,7 @@ document is read and embedded again from the file.
 
 import importlib.metadata
 import platform
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,12 +50,17 @@ class BuildReport:
         return self.folder is not None
 
 
-def build_index(settings: Settings, embedder: Embedder, progress: bool = True) -> BuildReport:
+# How long work shows its progress: True, a bar in the terminal; False, nothing; a function, told
+# (passages embedded, passages to embed) after each batch, for a window that draws its own bar.
+Progress = bool | Callable[[int, int], None]
+
+
+def build_index(settings: Settings, embedder: Embedder, progress: Progress = True) -> BuildReport:
     """Rebuild from nothing: every file is split and embedded again."""
     return update_index(settings, embedder, progress=progress, full=True)
 
 
-def update_index(settings: Settings, embedder: Embedder, progress: bool = True, full: bool = False) -> BuildReport:
+def update_index(settings: Settings, embedder: Embedder, progress: Progress = True, full: bool = False) -> BuildReport:
     """Bring the index in line with the documents folder, embedding only what is new.
 
     An index built with another model, pipeline, tokenizer or splitter setting is rebuilt whole. A file
@@ -107,7 +112,7 @@ def update_index(settings: Settings, embedder: Embedder, progress: bool = True, 
         return report
 
 
-def ensure_index(settings: Settings, embedder: Embedder, progress: bool = True) -> BuildReport | None:
+def ensure_index(settings: Settings, embedder: Embedder, progress: Progress = True) -> BuildReport | None:
     """Update the index if it is missing or out of date with its files; None when it was current."""
     if index_is_current(settings, embedder):
         return None
@@ -165,18 +170,22 @@ def _damaged(backend: IndexBackend, manifest: Manifest | None) -> dict[str, list
     return found
 
 
-def embed_chunks(embedder: Embedder, chunks: list[Chunk], progress: bool = True) -> np.ndarray:
+def embed_chunks(embedder: Embedder, chunks: list[Chunk], progress: Progress = True) -> np.ndarray:
     """Vectors row for row with `chunks`, embedded in batches of chunks of about the same length,
     as the embedder orders one large call itself: 32 at a time in document order, each batch
     padded to its longest chunk, indexing ran ~15% behind the embedder's own throughput on the
     same texts (`qa bench`, README)."""
     order = sorted(range(len(chunks)), key=lambda i: len(chunks[i].search_text))
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
-    with tqdm(total=len(chunks), desc="嵌入段落", unit="段", disable=not progress or not chunks) as bar:
+    with tqdm(total=len(chunks), desc="嵌入段落", unit="段", disable=progress is not True or not chunks) as bar:
+        if callable(progress) and chunks:
+            progress(0, len(chunks))
         for start in range(0, len(order), EMBED_BATCH):
             batch = order[start : start + EMBED_BATCH]
             vectors[batch] = embedder.embed_passages([chunks[i].search_text for i in batch])
             bar.update(len(batch))
+            if callable(progress):
+                progress(start + len(batch), len(chunks))
     return vectors
 
 

@@ -4,20 +4,29 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import cache
 
 from index import Embedder, IndexMissing, Settings, current_generation, make_embedder, open_index
+from qa.check import abstention
 from qa.composers import ALIASES, COMPOSERS, make_composers
-from qa.generate import ComposerUnavailable
+from qa.dialogue import Reading, answers_of, earlier_turn, missing_own_words, read
+from qa.generate import ComposerUnavailable, rewrite_question
+from qa.history import Conversations, Turn, new_id, now, valid_id
 from qa.records import Answer, Citation, Hit
+from qa.overview import contents_answer, contents_page, example_questions, is_greeting, welcome
+from qa.question import parse
 from qa.retrieve import ModelMismatch, RetrievalMode, Retriever
-from qa.text import char_f1
+from qa.compose import statement
+from qa.span import short_answer
+from qa.support import missing_terms
+from qa.text import char_f1, sentence_with_previous
 
 __all__ = [
-    "ALIASES", "COMPOSERS", "Answer", "Assistant", "Citation", "ComposerUnavailable", "Hit", "ModelMismatch",
-    "QuestionError", "RetrievalMode", "answer", "char_f1", "clean_question",
+    "ALIASES", "COMPOSERS", "Answer", "Assistant", "Citation", "ComposerUnavailable", "Conversations", "Hit",
+    "ModelMismatch", "QuestionError", "RetrievalMode", "Turn", "answer", "char_f1", "clean_question", "new_id", "now",
+    "valid_id",
 ]
 
 
@@ -45,6 +54,23 @@ def _to_simplified():
     return OpenCC("t2s")
 
 
+EXAMPLE_COUNT = 3  # example questions made per index
+
+
+def _understood(reading: Reading) -> str:
+    return reading.standalone if reading.rewritten else ""
+
+
+def _issue_of(earlier: Sequence, articles: dict) -> str:
+    """The document «这一期» means: the one the conversation last cited, else the newest (by file
+    name, as issues are named in order; issue identity proper is issue 19's)."""
+    for answer in reversed(answers_of(earlier)):
+        if answer.citations:
+            return answer.citations[0].chunk.doc_id
+    newest = max((chunks[0] for chunks in articles.values()), key=lambda c: c.doc_name, default=None)
+    return newest.doc_id if newest else ""
+
+
 class QuestionError(ValueError):
     """A question that cannot be asked as it is (empty, too long); the message says why."""
 
@@ -61,32 +87,135 @@ class Assistant:
         self._articles: dict[tuple[str, str], tuple] | None = None  # of self._retriever, once grouped
         self._last_error = ""
         self._refused = ""  # a generation that could not be loaded: not read again on every question
+        self._examples: tuple[Retriever, list[str]] | None = None  # of the retriever they were made from
         self.composers = make_composers(settings)
 
     def answer(
-        self, question: str, k: int | None = None, mode: str | None = None, composer: str | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        mode: str | None = None,
+        composer: str | None = None,
+        earlier: Sequence = (),
+        rewrite: bool = True,
     ) -> Answer:
-        """Answer from the k passages that retrieval `mode` (dense, keyword, hybrid) finds."""
-        *_, final = self.stream(question, k, mode, composer)
+        """Answer from the k passages that retrieval `mode` (dense, keyword, hybrid) finds; `earlier`
+        is the conversation so far (its `Turn`s or `Answer`s), which a follow-up leans on."""
+        *_, final = self.stream(question, k, mode, composer, earlier, rewrite)
         return final
 
     def stream(
-        self, question: str, k: int | None = None, mode: str | None = None, composer: str | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        mode: str | None = None,
+        composer: str | None = None,
+        earlier: Sequence = (),
+        rewrite: bool = True,
     ) -> Iterator[Answer]:
-        """Drafts while the composer writes (generative only), then the checked, final answer."""
+        """Drafts while the composer writes (generative only), then the checked, final answer.
+        A question that leans on `earlier` is answered as its standalone rewrite (qa/dialogue.py),
+        which the answer carries as `understood`; `rewrite=False` answers it as typed."""
         notes = (INVALID_TEXT,) if _SURROGATE.search(question or "") else ()
         question = self._checked(question)
+        started = time.perf_counter()
+        special = self._not_a_fact(question, earlier)
+        if special is not None:
+            yield replace(special, warnings=notes, timings={"compose": time.perf_counter() - started})
+            return
         mode = RetrievalMode.from_str(mode or self.settings.answering.retrieval)
         writer = self.composer(composer)
-        started = time.perf_counter()
-        hits = self._current_retriever().search(question, k or self.settings.answering.top_k, mode)
+        reading = self.reading(question, earlier, writer) if rewrite else Reading(question, question)
+        hits = self._current_retriever().search(reading.standalone, k or self.settings.answering.top_k, mode)
         retrieved = time.perf_counter()
-        for result in writer.compose(question, hits):
+        for result in writer.compose(reading.standalone, hits):
             if result.draft:
-                yield result
-        result = replace(result, version=writer.version, warnings=notes + result.warnings)
+                yield replace(result, question=question, understood=_understood(reading))
+        if reading.rewritten and not self._supported(reading, result):
+            result = self._as_typed_if_supported(reading, writer, hits)
+        result = replace(result, question=question, understood=_understood(reading), version=writer.version)
+        result = replace(result, warnings=notes + result.warnings)
         result.timings.update(retrieve=retrieved - started, compose=time.perf_counter() - retrieved)
         yield result
+
+    def _as_typed_if_supported(self, reading: Reading, writer, hits: list[Hit]) -> Answer:
+        """When the rewrite finds no answer it can stand behind, the words as typed may find the
+        sentence in the same passages (the rewrite is longer, and its carried words can draw the
+        composer to another sentence). Its short answer is then the one the rewrite asks for in that
+        sentence (qa/span.py), and it is taken only if it meets the rewrite's conditions too; else
+        «not found». Not for the generative composer: a second call to the model for this."""
+        typed = None
+        if writer.name != "generative":
+            *_, typed = writer.compose(reading.typed, hits)
+        if typed is None or typed.abstained or not typed.citations:
+            return abstention(reading.typed, hits, writer.name)
+        citation = typed.citations[0]
+        short = short_answer(parse(reading.standalone), citation.quote, self.settings.profile)
+        answer = replace(typed, short=short, text=statement(short, citation.quote, citation.n))
+        return answer if short and self._supported(reading, answer, whole=True) else abstention(reading.typed, hits, writer.name)
+
+    def reading(self, question: str, earlier: Sequence = (), writer=None) -> Reading:
+        """How `question` is meant after `earlier`: the language model's rewrite when the generative
+        composer answers and can rewrite, else qa/dialogue.py's; both checked the same way."""
+        before = earlier_turn(earlier)
+        if before is None:
+            return Reading(question, question)
+        if writer is not None and writer.name == "generative":
+            try:
+                standalone = rewrite_question(question, before, self.settings)
+            except ComposerUnavailable as e:
+                _log.warning("改写追问不可用，改用规则：%s", e)
+            else:
+                if standalone and standalone != question:
+                    return Reading(question, standalone, "generative", tuple(filter(None, (question, before.leaned))))
+                return Reading(question, question)
+        return read(question, before, self.settings.profile, self._similarity)
+
+    def examples(self, count: int = 3) -> list[str]:
+        """Example questions made from the current index and known to be answered by it: what the
+        chat offers to click and the welcome names. Made once per index."""
+        retriever = self._current_retriever()
+        with self._lock:
+            if self._examples is not None and self._examples[0] is retriever:
+                return self._examples[1][:count]
+        made = example_questions(self.articles(), lambda q: self.answer(q, composer="rules"), EXAMPLE_COUNT)
+        with self._lock:
+            self._examples = (retriever, made)
+        return made[:count]
+
+    def _not_a_fact(self, question: str, earlier: Sequence) -> Answer | None:
+        """A greeting's welcome, or an issue's contents; None for a question about a fact."""
+        if is_greeting(question):
+            return welcome(question, self.settings.profile.name, self.examples(2))
+        page = contents_page(question)
+        if page is None:
+            return None
+        articles = self.articles()
+        return contents_answer(question, articles, _issue_of(earlier, articles), page, self.settings.profile)
+
+    def _supported(self, reading: Reading, result: Answer, whole: bool = False) -> bool:
+        """A rewritten follow-up's answer stands only where the follow-up's own names, periods and
+        subjects («按揭贷款», «比年初») are in the cited sentence or the one before it, so that a
+        rewrite never turns into a figure about something else. `whole`, for the answer to the
+        words as typed: the rewrite's conditions too, as the composer holds every question to, its
+        names in the article and, where it carries the measure asked before, its subjects around
+        the sentence («不良率», not «外币储蓄», for «比年初下降了多少»)."""
+        if result.abstained or not result.citations:
+            return False
+        citation, profile = result.citations[0], self.settings.profile
+        around = sentence_with_previous(citation.chunk.full_text, citation.quote)
+        if any(missing_own_words(words, around, profile) for words in reading.own):
+            return False
+        if not whole:
+            return True
+        chunk = citation.chunk
+        article = "\n".join(c.full_text for c in self.articles().get((chunk.doc_id, chunk.headline), (chunk,)))
+        near = f"{chunk.headline} {around}" if reading.whole else article
+        return not missing_terms(reading.standalone, near, article, profile)
+
+    def _similarity(self, phrase: str, candidates: list[str]) -> list[float]:
+        vectors = self.embedder.embed_passages([phrase, *candidates])
+        return [float(vectors[0] @ v) for v in vectors[1:]]
 
     def composer(self, name: str | None = None):
         """The composer `name` says (qa/composers.py), or the configured one."""

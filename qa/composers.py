@@ -14,9 +14,9 @@ from functools import cached_property
 from typing import Protocol
 
 from index import Settings, ensure_e5_model
-from index.text import CLAUSE_ENDS, SENTENCE_ENDS, squash
+from index.text import CLAUSE_ENDS, SENTENCE_ENDS
 from qa.check import abstention, check_citations
-from qa.compose import compose
+from qa.compose import compose, statement
 from qa.generate import generate
 from qa.reader import Reader, Span
 from qa.records import Answer, Citation, Hit
@@ -87,13 +87,11 @@ class ReaderComposer:
 
 
 def answer_from_span(question: str, hits: list[Hit], span: Span) -> Answer:
-    """「短答案。依据：原句 [n]」, or the sentence alone when the short answer is all of it (or the
-    passage's headline): a reader is never told the same words twice."""
+    """The reader's span said once, in its sentence (qa/compose.py `statement`)."""
     n, chunk = span.passage + 1, hits[span.passage].chunk
     sentence = sentence_around(chunk.full_text, span.start, span.end)
     short = span.text.strip(_TRAILING) or span.text
-    whole = squash(short) in (squash(sentence.strip(_TRAILING)), squash(chunk.headline))
-    text = f"{sentence} [{n}]" if whole else f"{short}。依据：{sentence} [{n}]"
+    text = statement(short, sentence, n)
     citation = Citation(n=n, chunk=chunk, quote=sentence)
     return Answer(question=question, text=text, short=short, citations=(citation,), passages=tuple(hits), composer="reader")
 

@@ -22,6 +22,15 @@ SYSTEM_PROMPT = (
 )
 
 
+REWRITE_PROMPT = (
+    "你负责改写对话中的追问。给出上一轮的问题和回答，以及用户的新问题。"
+    "如果新问题依赖上一轮（省略了主语或指标、用了“它”“这家”等代词、或只说了“……呢？”），"
+    "把它改写成一个不看上文也能看懂的完整问题；如果新问题本身已经完整，原样输出。"
+    "只输出改写后的一个问题，不要解释，不要回答它。"
+)
+_REWRITE_MAX_CHARS = 200
+
+
 class ComposerUnavailable(RuntimeError):
     """The generative composer is not configured or its endpoint failed; the message says which."""
 
@@ -39,6 +48,18 @@ def generate(question: str, passages: list[Hit], settings: Settings) -> Iterator
         text += token
         yield Answer(question=question, text=text, passages=tuple(passages), draft=True, composer="generative")
     return check_generated(question, text, passages)
+
+
+def rewrite_question(question: str, before, settings: Settings) -> str:
+    """The language model's standalone form of a follow-up (`before`: qa.dialogue.Earlier); the
+    first line of what it writes, unquoted, or "" when it wrote nothing usable."""
+    if not settings.answering.llm_configured:
+        raise ComposerUnavailable("未配置生成式回答：请设置 QA_LLM_BASE_URL 和 QA_LLM_MODEL。")
+    said = f"上一轮问题：{before.question}\n上一轮回答：{before.short or '（没有找到）'}\n新问题：{question}"
+    chat = [{"role": "system", "content": REWRITE_PROMPT}, {"role": "user", "content": said}]
+    written = "".join(stream_chat(settings, chat)).strip().splitlines()
+    first = written[0].strip().strip("“”\"'「」 ") if written else ""
+    return first if 0 < len(first) <= _REWRITE_MAX_CHARS else ""
 
 
 def messages(question: str, passages: list[Hit], profile: Profile) -> list[dict]:

@@ -25,7 +25,7 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    question: str
+    question: str  # as the user typed it (cleaned)
     text: str  # the answer as shown, with [n] markers
     short: str = ""  # the short answer alone (a number with its unit, a name, a date)
     citations: tuple[Citation, ...] = ()
@@ -36,3 +36,7 @@ class Answer:
     composer: str = "rules"  # which composer answered (qa/composers.py); `version` says exactly what
     version: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    # The standalone question it was answered as, when the question leaned on earlier turns
+    # (qa/dialogue.py): shown as 按“…”理解, with a way to ask it as typed. "" when it stood alone.
+    understood: str = ""
+    kind: str = "answer"  # "answer", "contents" (an issue's headlines) or "welcome" (a greeting)

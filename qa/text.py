@@ -48,6 +48,15 @@ def sentences(text: str) -> list[str]:
     return [s for s in (p.strip() for p in _SENTENCE_END.split(text)) if s]
 
 
+def sentence_with_previous(text: str, quote: str) -> str:
+    """`quote` and the sentence before it in `text`: what a sentence leans on for its subject."""
+    found = sentences(text)
+    for i, sentence in enumerate(found):
+        if quote in sentence or sentence in quote:
+            return " ".join(found[max(0, i - 1) : i + 1] + ([quote] if sentence in quote else []))
+    return quote
+
+
 def clauses(sentence: str) -> list[str]:
     return [c for c in _CLAUSE_END.split(sentence) if c]
 

@@ -116,6 +116,16 @@ def settings(tmp_path: Path, docs_dir: Path) -> Settings:
     return Settings(docs_dir=docs_dir, home=tmp_path / "var", index_dir=tmp_path / "index").with_(composer="rules")
 
 
+@pytest.fixture
+def assistant(settings, fake_embedder):
+    """The seed indexed with the fake embedder, answered by the rules composer."""
+    from index import build_index
+    from qa import Assistant
+
+    build_index(settings, fake_embedder, progress=False)
+    return Assistant(settings, fake_embedder)
+
+
 @pytest.fixture(scope="session")
 def real_assistant(tmp_path_factory):
     """The seed indexed with the real default embedder, once for every end-to-end test module."""

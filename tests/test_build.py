@@ -74,3 +74,11 @@ def test_a_mixed_batch_indexes_what_it_can_and_loses_nothing(settings, fake_embe
     assert index.store.count() > before
     assert any("8888户" in c.text for c in index.store.chunks())
     assert "000_4734283b9fcbc3a1.txt" in index.manifest.documents
+
+
+def test_a_window_is_told_of_each_batch_embedded(settings, fake_embedder, capsys):
+    told = []
+    report = build_index(settings, fake_embedder, progress=lambda done, total: told.append((done, total)))
+    assert told[0] == (0, report.chunks_embedded) and told[-1] == (report.chunks_embedded, report.chunks_embedded)
+    assert [done for done, _ in told] == sorted(done for done, _ in told)
+    assert "嵌入段落" not in capsys.readouterr().err  # its own bar, not the terminal's

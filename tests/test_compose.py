@@ -3,7 +3,7 @@ import pytest
 from index.profile import default_profile
 from index.records import Chunk
 from index.text import squash
-from qa.compose import NOT_FOUND, compose, question_kind
+from qa.compose import NOT_FOUND, compose, question_kind, statement
 from qa.question import parse
 from qa.records import Hit
 from qa.span import short_answer
@@ -48,14 +48,19 @@ def test_question_kind(question, kind):
         ("个人住房贷款的不良率是多少？", "0.29%"),  # 住房贷款 is 按揭; of two 不良率, the one it names
     ],
 )
-def test_short_answer_comes_first_and_is_cited(question, short):
+def test_the_short_answer_is_said_once_in_its_cited_words(question, short):
     answer = compose(question, _hits(), min_support=0.3)
     assert not answer.abstained
     assert answer.short == short
-    assert answer.text.startswith(short)
+    assert answer.text.count(short) == 1 and "依据" not in answer.text
     citation = answer.citations[0]
     assert f"[{citation.n}]" in answer.text
     assert squash(citation.quote) in squash(answer.passages[citation.n - 1].chunk.text)
+
+
+def test_the_answer_is_its_sentence_and_both_only_where_the_sentence_words_it_otherwise():
+    assert statement("第24位", "工行位列“世界500强”第24位", 1) == "工行位列“世界500强”第24位 [1]"
+    assert statement("4月", "四月召开了工作会议。", 2) == "4月。依据：四月召开了工作会议。 [2]"
 
 
 def test_figures_named_in_the_question_are_not_the_answer():

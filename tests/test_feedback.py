@@ -5,13 +5,14 @@ import threading
 
 from tests.test_history import _answer
 from ui.feedback import append_feedback, feedback_record
-from ui.history import Turn
+from qa.history import Turn
 
 
 def test_a_record_holds_question_answer_and_citations():
     record = feedback_record(Turn(question="代销基金多少？", answer=_answer(), mode="hybrid", k=5), "down", "c" * 32, 3)
     assert record["rating"] == "down" and record["turn"] == 3 and record["mode"] == "hybrid"
     assert record["question"] == "代销基金多少？" and record["answer"].startswith("1096亿元")
+    assert record["understood"] == ""
     assert record["citations"] == [
         {"n": 1, "source": "《标题》· 工行通讯 第1期", "doc_name": "第1期.txt", "doc_id": "d" * 64, "chunk_id": 7,
          "quote": "上半年代销基金1096亿元。"}

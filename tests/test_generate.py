@@ -120,3 +120,20 @@ def test_unconfigured_generative_composer_says_what_to_set(settings, fake_embedd
     build_index(settings, fake_embedder, progress=False)
     with pytest.raises(ComposerUnavailable, match="QA_LLM_BASE_URL"):
         Assistant(settings, fake_embedder).answer("代销多少？", composer="generative")
+
+
+def test_the_model_rewrites_a_follow_up_from_the_turn_before(assistant, server):
+    first = assistant.answer("上半年代销工银瑞信基金多少？")
+    server.reply = "“上半年代销工银安盛保险多少”\n（改写说明）"
+    reading = assistant.reading("那工银安盛呢？", [first], assistant.composer("generative"))
+    assert (reading.standalone, reading.how) == ("上半年代销工银安盛保险多少", "generative")
+    system, user = server.requests[-1]["body"]["messages"]
+    assert "改写" in system["content"]
+    assert "上一轮问题：上半年代销工银瑞信基金多少" in user["content"] and "上一轮回答：1096亿元" in user["content"]
+    assert "新问题：那工银安盛呢？" in user["content"]
+
+
+def test_a_follow_up_the_model_keeps_as_it_is_is_not_rewritten(assistant, server):
+    first = assistant.answer("上半年代销工银瑞信基金多少？")
+    server.reply = "个贷不良率是多少？"
+    assert not assistant.reading("个贷不良率是多少？", [first], assistant.composer("generative")).rewritten

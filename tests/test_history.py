@@ -5,7 +5,7 @@ import json
 
 from index.records import Chunk
 from qa.records import Answer, Citation, Hit
-from ui.history import Conversations, Turn, new_id, turn_from_dict, turn_to_dict, valid_id
+from qa.history import Conversations, Turn, new_id, turn_from_dict, turn_to_dict, valid_id
 
 
 def _answer() -> Answer:
@@ -56,3 +56,33 @@ def test_an_unreadable_file_is_an_empty_conversation(tmp_path):
     conversation = new_id()
     (tmp_path / f"{conversation}.json").write_text("{broken")
     assert store.load(conversation) == []
+
+
+def test_a_renamed_conversation_keeps_its_title_through_new_turns_and_a_restart(tmp_path):
+    store = Conversations(tmp_path)
+    conversation = new_id()
+    store.append(conversation, Turn(question="第一问", answer=_answer()))
+    assert store.rename(conversation, "  基金\n代销  ") == "基金 代销"
+    store.append(conversation, Turn(question="第二问"))
+    assert store.title(conversation) == "基金 代销"
+    assert Conversations(tmp_path).title(conversation) == "基金 代销"  # read back from the file
+    assert store.rename(conversation, "长" * 40) == "长" * 29 + "…"
+    assert store.rename(conversation, "   ") == "第一问"  # an empty name brings the first question back
+
+
+def test_renaming_what_is_not_there_writes_nothing(tmp_path):
+    store = Conversations(tmp_path / "history")
+    assert store.rename(new_id(), "名字") == "" and store.rename("../secret", "名字") == ""
+    assert not (tmp_path / "history").exists()
+
+
+def test_a_deleted_conversation_is_gone(tmp_path):
+    store = Conversations(tmp_path)
+    kept, deleted = new_id(), new_id()
+    for conversation in (kept, deleted):
+        store.append(conversation, Turn(question=f"问{conversation[:4]}", answer=_answer()))
+    assert store.title(deleted)  # cached before it goes
+    assert store.delete(deleted) is True
+    assert store.load(deleted) == [] and store.title(deleted) == ""
+    assert [p.name for p in tmp_path.iterdir()] == [f"{kept}.json"]
+    assert store.delete(deleted) is False and store.delete("../" + kept) is False

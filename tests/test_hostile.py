@@ -51,8 +51,9 @@ def test_emoji_traditional_characters_and_stray_controls_get_the_plain_answer(as
 def test_simplified_questions_are_left_as_they_are():
     """Converting traditional characters must not touch a simplified question: every question of
     every evaluation set comes out of clean_question unchanged."""
-    questions = [json.loads(line)["question"] for path in sorted((ROOT / "eval" / "sets").glob("*.jsonl"))
-                 for line in path.read_text("utf-8").splitlines() if line.strip()]
+    records = [json.loads(line) for path in sorted((ROOT / "eval" / "sets").glob("*.jsonl"))
+               for line in path.read_text("utf-8").splitlines() if line.strip()]
+    questions = [turn["question"] for record in records for turn in record.get("turns", [record])]
     assert len(questions) > 1000
     assert [q for q in questions if clean_question(q) != q.strip()] == []
     assert clean_question("個貸不良率是多少？") == "个贷不良率是多少？"

@@ -4,12 +4,6 @@ from index import build_index
 from qa import Assistant, ModelMismatch, QuestionError
 
 
-@pytest.fixture
-def assistant(settings, fake_embedder):
-    build_index(settings, fake_embedder, progress=False)
-    return Assistant(settings, fake_embedder)
-
-
 def test_answers_a_seed_question_with_a_checked_citation(assistant):
     result = assistant.answer("个贷不良率是多少？")
     assert result.short == "0.39%"

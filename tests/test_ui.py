@@ -3,21 +3,24 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from index.records import Chunk
 from qa.records import Answer, Citation, Hit
 from tests.conftest import ROOT, SEED_FILE, FakeEmbedder, free_port, wait_for_server
 from ui import render
-from ui.history import Turn, new_id
+from qa.history import Turn, new_id
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -54,6 +57,42 @@ def test_passages_are_escaped_and_the_quote_marked():
     assert "<script>" not in panel and "&lt;script&gt;" in panel and "&lt;b&gt;" in panel
     assert "<mark>个贷不良率0.39%。</mark>" in panel and "qa-focus" in panel
     assert f"#qa:article:{conversation}:2:1" in panel
+
+
+def test_the_short_answer_stands_out_where_it_first_occurs():
+    chunk = _chunk("工行位列“世界500强”第24位。")
+    answer = Answer(
+        question="q", text="工行位列“世界500强”第24位 [1]，较上年第24位持平。", short="第24位",
+        citations=(Citation(n=1, chunk=chunk, quote="工行位列“世界500强”第24位。"),),
+    )
+    shown = render.answer_html(answer, new_id(), 0)
+    assert shown.count("<strong>") == 1 and "“世界500强”<strong>第24位</strong> <a" in shown
+    html_short = replace(answer, text="回答：<b>第24位</b>", short="<b>第24位</b>")
+    assert "<strong>&lt;b&gt;第24位&lt;/b&gt;</strong>" in render.answer_html(html_short, new_id(), 0)
+    assert "<strong>" not in render.answer_html(replace(answer, short="第25位"), new_id(), 0)
+
+
+def test_a_rewritten_follow_up_says_how_it_was_understood_and_offers_the_words_as_typed():
+    conversation = new_id()
+    answer = Answer(question="按揭贷款呢？", text="0.2%。", short="0.2%", understood="工行<按揭>贷款不良率是多少")
+    shown = render.answer_html(answer, conversation, 3)
+    assert "按“工行&lt;按揭&gt;贷款不良率是多少”理解" in shown
+    assert f'<a class="qa-asis" href="#qa:asis:{conversation}:3:0">按原话提问</a>' in shown
+    assert render.parse_action(render.action("asis", conversation, 3)) == ("asis", conversation, 3, 0)
+    assert "qa-understood" not in render.answer_html(replace(answer, understood=""), conversation, 3)
+
+
+def test_the_copy_holds_the_answer_and_its_sources_and_each_passage_waits_under_the_answer():
+    chunk = _chunk("个贷不良率0.39%。")
+    answer = Answer(
+        question="q", text="0.39%。依据：个贷不良率0.39%。 [1]", short="0.39%",
+        citations=(Citation(n=1, chunk=chunk, quote="个贷不良率0.39%。"),),
+    )
+    assert render.copy_text(answer) == "0.39%。依据：个贷不良率0.39%。 [1]\n来源：\n[1] 《标题》· 工行通讯 issue"
+    shown = render.answer_html(answer, new_id(), 0)
+    assert '<pre class="qa-copy-text">0.39%。依据：个贷不良率0.39%。 &#91;1&#93;&#10;来源：&#10;' in shown
+    assert '<div class="qa-inline qa-inline-1">' in shown and '<p class="qa-passage">个贷不良率0.39%。</p>' in shown
+    assert render.copy_text(replace(answer, citations=())) == answer.text
 
 
 def test_markdown_and_latex_in_documents_stay_characters():
@@ -130,14 +169,14 @@ def test_read_only_has_no_upload_or_reindex(tmp_path):
 def test_a_lone_surrogate_in_a_chat_question_is_answered_and_the_conversation_saved(tmp_path):
     from index import build_index
     from ui.app import build_app
-    from ui.history import Conversations
+    from qa.history import Conversations
 
     (tmp_path / "docs").mkdir()
     shutil.copy(SEED_FILE, tmp_path / "docs")
     assistant = _assistant(tmp_path)
     build_index(assistant.settings, assistant.embedder, progress=False)
     respond = next(block.fn for block in build_app(assistant).fns.values() if getattr(block.fn, "__name__", "") == "respond")
-    *_, last = respond("个贷不良率\ud800是多少？", [], {"current": "", "ids": []}, "hybrid", 5, "rules")
+    *_, last = respond("个贷不良率\ud800是多少？", {"current": "", "ids": []}, "hybrid", 5, "rules")
     (turn,) = Conversations(assistant.settings.history_dir).load(last[3]["current"])
     assert turn.error == "" and turn.question == "个贷不良率是多少？" and turn.answer.short == "0.39%"
     assert any("无法识别的字符" in w for w in turn.answer.warnings)
@@ -163,16 +202,19 @@ def test_serve_binds_locally_and_turns_on_the_login(tmp_path, monkeypatch):
 
 
 # `qa serve` as the command line runs it, with the fake embedder put in place of the model,
-# slowed down (20 ms a passage) so that a progress bar can be seen.
+# slowed down (20 ms a passage) so that a progress bar can be seen, and with a bar of its own
+# per call, as sentence-transformers' encode has («Batches»): the page must not show it.
 LAUNCH = """
 import sys, time
+from tqdm import trange
 import cli
 from index.commands import Wiring
 from tests.conftest import FakeEmbedder
 
 class Slow(FakeEmbedder):
     def embed_passages(self, texts):
-        time.sleep(0.02 * len(texts))
+        for _ in trange(0, len(texts), 32, desc="Batches", disable=True):
+            time.sleep(0.02 * min(32, len(texts)))
         return super().embed_passages(texts)
 
 sys.exit(cli.main(sys.argv[1:], Wiring(make_embedder=lambda settings: Slow())))
@@ -281,14 +323,15 @@ def _ask(page, question: str):
     return final.nth(before)
 
 
-def _screenshot(page, name: str) -> None:
+def _screenshot(page, name: str, full_page: bool = True) -> None:
+    """Into test-artifacts/; `full_page=False` for what is in sight without scrolling."""
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
 
 
 def test_asking_shows_the_answer_and_clicking_1_the_cited_passage(page):
     answer = _ask(page, "上半年代销工银瑞信基金多少？")
-    assert answer.inner_text().startswith("1096亿元")
+    assert answer.locator(".qa-text strong").inner_text() == "1096亿元"  # the short answer stands out
     answer.locator("a.qa-cite").first.click()
     card = page.locator("#qa-sources .qa-card.qa-focus")
     card.wait_for()
@@ -314,6 +357,7 @@ def test_answers_stream_from_the_generative_composer(page):
     page.locator("#qa-question textarea").fill("上半年代销工银瑞信基金多少？")
     page.locator("#qa-send").click()
     page.locator("#qa-chat .qa-draft").wait_for()  # text growing before the answer is checked
+    assert not page.locator("#qa-chat .message-buttons").last.is_visible()  # nothing to rate yet
     answer = page.locator("#qa-chat .message.bot .qa-answer:not(.qa-pending):not(.qa-draft)").first
     answer.wait_for()
     assert answer.inner_text().startswith("上半年代销工银瑞信基金1096亿元")
@@ -359,18 +403,118 @@ def test_a_refused_question_says_why_and_stays_in_the_box(page):
     assert page.locator("#qa-question textarea").input_value() == "个贷" * 300
 
 
-def test_feedback_is_appended_with_question_answer_and_citations(page, server):
-    _ask(page, "上半年代销工银瑞信基金多少？")
-    page.locator("#qa-chat .message-buttons button[aria-label='踩']").last.click()
-    page.locator("#qa-comment textarea").fill("依据可以更短")
-    page.locator("#qa-comment-send").click()
-    page.get_by_text("谢谢，意见已记录。").wait_for()
-    records = [json.loads(line) for line in (server[1] / "feedback.jsonl").read_text("utf-8").splitlines()]
-    rated, commented = records[-2:]
-    assert rated["id"] == commented["id"] and rated["rating"] == commented["rating"] == "down"
-    assert (rated["comment"], commented["comment"]) == ("", "依据可以更短")
-    assert rated["question"] == "上半年代销工银瑞信基金多少？" and rated["answer"].startswith("1096亿元")
-    assert "工银瑞信基金1096亿元" in rated["citations"][0]["quote"] and SEED_ISSUE in rated["citations"][0]["doc_name"]
+def test_feedback_opens_in_sight_names_its_answer_and_is_appended_with_its_turn(browser, server):
+    page = _open(browser, server, width=1366, height=900)
+    try:
+        _ask(page, "上半年代销工银瑞信基金多少？")
+        _ask(page, "个贷不良率是多少？")
+        page.locator("#qa-chat .message-buttons button[aria-label='踩']").first.click()  # the first answer's
+        box = page.locator("#qa-comment")
+        expect(box).to_be_in_viewport(ratio=1)
+        assert "问：上半年代销工银瑞信基金多少？" in box.inner_text()
+        _screenshot(page, "chat-feedback.png", full_page=False)
+        page.locator("#qa-comment textarea").fill("依据可以更短")
+        page.locator("#qa-comment-send").click()
+        page.get_by_text("谢谢，意见已记录。").wait_for()
+        expect(box).to_be_hidden()
+        records = [json.loads(line) for line in (server[1] / "feedback.jsonl").read_text("utf-8").splitlines()]
+        rated, commented = records[-2:]
+        assert rated["id"] == commented["id"] and rated["rating"] == commented["rating"] == "down"
+        assert (rated["comment"], commented["comment"]) == ("", "依据可以更短")
+        assert commented["turn"] == 0 and commented["question"] == "上半年代销工银瑞信基金多少？"
+        assert "1096亿元" in rated["answer"] and rated["short"] == "1096亿元"
+        assert "工银瑞信基金1096亿元" in rated["citations"][0]["quote"] and SEED_ISSUE in rated["citations"][0]["doc_name"]
+    finally:
+        page.context.close()
+
+
+def test_an_empty_question_is_refused_in_chinese(page):
+    page.locator("#qa-send").click()
+    toast = page.locator("[data-testid=toast-body]")
+    toast.get_by_text("问题是空的").wait_for()
+    expect(toast.locator(".toast-title")).to_have_text("提示")
+    assert "Warning" not in toast.inner_text()
+
+
+def test_conversations_are_renamed_and_deleted(page, server):
+    history = server[1] / "history"
+    _ask(page, "个贷不良率是多少？")
+    page.locator("#qa-rename").click()
+    page.locator("#qa-rename-text input, #qa-rename-text textarea").first.fill("不良率")
+    page.locator("#qa-rename-save").click()
+    expect(page.locator("#qa-history input")).to_have_value("不良率")
+    page.reload()
+    page.locator("body.qa-ready").wait_for(state="attached")
+    expect(page.locator("#qa-history input")).to_have_value("不良率")  # the title is the file's
+    conversation = next(p.stem for p in history.glob("*.json") if json.loads(p.read_text("utf-8"))["title"] == "不良率")
+
+    page.locator("#qa-chat button[aria-label='清空对话']").click()  # the chat's 🗑 asks first …
+    expect(page.locator("#qa-delete-box")).to_contain_text("删除对话「不良率」？")
+    page.locator("#qa-delete-cancel").click()  # … and keeps it when told so
+    page.locator("#qa-chat .qa-answer").first.wait_for()
+    assert (history / f"{conversation}.json").exists()
+    page.locator("#qa-delete").click()
+    page.locator("#qa-delete-confirm").click()
+    page.locator("#qa-chat .qa-answer").first.wait_for(state="detached")
+    expect(page.locator("#qa-history input")).to_have_value("")
+    assert not (history / f"{conversation}.json").exists()
+    page.locator("#qa-history input").click()
+    assert "不良率" not in page.get_by_role("option").all_inner_texts()
+    page.reload()
+    page.locator("body.qa-ready").wait_for(state="attached")
+    assert page.locator("#qa-chat .qa-answer").count() == 0
+
+
+def test_copy_puts_the_answer_and_its_sources_on_the_clipboard(browser, server):
+    page = _open(browser, server)
+    try:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        answer = _ask(page, "上半年代销工银瑞信基金多少？")
+        answer.locator("a.qa-copy").click()
+        expect(answer.locator("a.qa-copy")).to_have_text("已复制")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert "1096亿元" in copied and f"来源：\n[1] 《{SEED_HEADLINE}》" in copied and SEED_ISSUE in copied
+        assert "<" not in copied and "复制" not in copied  # the text, not the page's markup or links
+    finally:
+        page.context.close()
+
+
+def test_examples_are_in_sight_and_clicking_one_asks_it(browser, server):
+    page = _open(browser, server, width=1366, height=900)
+    try:
+        examples = page.locator("#qa-chat button.example")
+        examples.first.wait_for()
+        assert examples.count() >= 1
+        for i in range(examples.count()):
+            expect(examples.nth(i)).to_be_in_viewport(ratio=1)
+        _screenshot(page, "chat-examples.png", full_page=False)
+        asked = examples.first.inner_text()
+        examples.first.click()
+        page.locator("#qa-chat .qa-question", has_text=asked).wait_for()
+        answer = page.locator("#qa-chat .message.bot .qa-answer:not(.qa-pending):not(.qa-draft)").first
+        answer.wait_for()
+        assert answer.locator("a.qa-cite").count() >= 1  # answered, with a citation
+    finally:
+        page.context.close()
+
+
+def test_a_follow_up_shows_how_it_was_understood_and_is_asked_as_typed_in_one_click(page):
+    first = _ask(page, "个贷不良率是多少？")
+    assert "0.39%" in first.inner_text() and first.locator(".qa-understood").count() == 0
+    second = _ask(page, "比年初下降了多少？")
+    understood = second.locator(".qa-understood").inner_text()
+    assert understood.startswith("按“") and "”理解" in understood
+    assert ("个贷" in understood or "个人贷款" in understood) and "不良率" in understood
+    third = _ask(page, "按揭贷款呢？")
+    assert "按揭" in third.locator(".qa-understood").inner_text()
+    _screenshot(page, "chat-dialogue.png")
+    third.locator("a.qa-asis").click()  # 按原话提问
+    page.locator("#qa-chat .qa-question").nth(3).wait_for()
+    assert page.locator("#qa-chat .qa-question").all_inner_texts()[3] == "按揭贷款呢？"
+    fourth = page.locator("#qa-chat .message.bot .qa-answer:not(.qa-pending):not(.qa-draft)").nth(3)
+    fourth.wait_for()
+    assert fourth.locator(".qa-understood").count() == 0  # answered as typed
+    _screenshot(page, "chat-as-typed.png")
 
 
 def test_uploaded_issues_are_answerable_at_once_and_bad_files_reported(page):
@@ -384,7 +528,10 @@ def test_uploaded_issues_are_answerable_at_once_and_bad_files_reported(page):
         {"name": "工具.exe", "mimeType": "application/octet-stream", "buffer": b"MZ"},
         {"name": "第44期.txt", "mimeType": "text/plain", "buffer": LONG_ISSUE.encode()},
     ])
-    page.locator("#qa-upload .progress-level-inner", has_text="嵌入段落").wait_for()  # the progress bar
+    progress = page.locator("#qa-upload .progress-level-inner", has_text="嵌入段落")
+    progress.wait_for()  # the progress bar
+    shown = page.locator("#qa-upload [data-testid=status-tracker]").inner_text()
+    assert "段" in shown and not re.search(r"[A-Za-z]{2,}", shown), shown  # not «Batches», «steps»
     report = page.locator("#qa-upload-report .qa-report")
     report.wait_for(timeout=60_000)
     assert "✔ 第43期.txt：已编入索引" in report.inner_text() and "✔ 第44期.txt：已编入索引" in report.inner_text()
@@ -414,16 +561,21 @@ def test_documents_show_as_text_and_run_nothing(page):
     assert page.evaluate("window.__pwned") is None
 
 
-def test_usable_at_phone_width(browser, server):
+def test_usable_at_phone_width_with_the_cited_passage_under_its_answer(browser, server):
     page = _open(browser, server, width=390, height=844)
     try:
         answer = _ask(page, "个贷不良率是多少？")
         assert "0.39%" in answer.inner_text()
         answer.locator("a.qa-cite").first.click()
-        page.locator("#qa-sources .qa-focus").wait_for()
+        passage = answer.locator(".qa-inline-1")
+        expect(passage).to_be_in_viewport(ratio=1)  # the sources panel is 800 px below: it opens here
+        assert "个贷不良率0.39%" in passage.inner_text() and SEED_ISSUE in passage.inner_text()
+        expect(answer.locator("a.qa-cite").first).to_be_in_viewport()  # and the answer stays in sight
         widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         assert widths[0] <= widths[1], f"the page scrolls sideways at 390px: {widths}"
         assert page.locator("#qa-send").bounding_box()["width"] > 40
-        _screenshot(page, "chat-phone.png")
+        _screenshot(page, "chat-phone-cite.png", full_page=False)
+        answer.locator("a.qa-cite").first.click()
+        expect(passage).to_be_hidden()  # a second tap folds it away
     finally:
         page.context.close()

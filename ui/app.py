@@ -11,16 +11,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 import gradio as gr  # noqa: E402
 
 from index import SUPPORTED_SUFFIXES, IndexBusy, IndexMissing, read_manifest, update_index  # noqa: E402
-from qa import Assistant, ComposerUnavailable, ModelMismatch, QuestionError, clean_question  # noqa: E402
+from qa import (  # noqa: E402
+    Assistant, ComposerUnavailable, Conversations, ModelMismatch, QuestionError, Turn, clean_question, new_id, now, valid_id,
+)
 from ui import guard, render  # noqa: E402
 from ui.feedback import append_feedback, feedback_record  # noqa: E402
-from ui.history import Conversations, Turn, new_id, now, valid_id  # noqa: E402
 from ui.upload import store_uploads  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 TITLE = "《{name}》问答"  # {name}: the publication's, from the newsletter profile (index/newsletter.toml)
-EXAMPLES = ["上半年代销工银瑞信基金多少？", "个贷不良率是多少？", "工行在“世界500强”中排第几位？"]
 MODES = [("混合检索（关键词 + 向量）", "hybrid"), ("关键词检索", "keyword"), ("向量检索", "dense")]
 COMPOSERS = [("规则：按关键词摘录原句", "rules"), ("阅读模型（试用）：从原文中找出答案", "reader")]
 GENERATIVE = ("生成式：大模型撰写，逐句核对出处", "generative")
@@ -31,20 +31,11 @@ MAX_CONVERSATIONS = 30  # remembered per browser
 BROWSER_KEY = "qa-conversations"
 NO_CONVERSATION = {"current": "", "ids": []}
 
-# One handler for every "#qa:…" link in the chat and the panel: the chat's sanitiser keeps href
-# but drops handlers, so the link's fragment is handed to a hidden button's event instead.
-JS = """
-() => {
-  document.documentElement.lang = "zh-CN";
-  document.addEventListener("click", (event) => {
-    const link = event.target.closest('a[href^="#qa:"]');
-    if (!link) return;
-    event.preventDefault();
-    window.qaAction = link.getAttribute("href");
-    document.querySelector("#qa-go").click();
-  }, true);
-}
-"""
+# The page's script: one handler for every "#qa:…" link in the chat and the panel (the chat's
+# sanitiser keeps href but drops handlers, so a link's fragment is handed to a hidden button's
+# event), copying in the page (the clipboard wants the click itself), a [n] opened under its answer
+# where the sources panel is out of sight (a phone), and Gradio's own English words in Chinese.
+JS = (Path(__file__).with_name("page.js")).read_text("utf-8")
 AFTER_ACTION_JS = """
 () => {
   const target = document.querySelector("#qa-sources mark") || document.querySelector("#qa-sources .qa-focus")
@@ -85,7 +76,22 @@ a.qa-cite:hover, a.qa-ref:hover, a.qa-more:hover, a.qa-back:hover { text-decorat
 .qa-report ul { list-style: none; padding-left: 0; }
 .qa-ok { color: #15803d; }
 .qa-bad { color: #b91c1c; }
-#qa-action, #qa-go { display: none !important; }
+#qa-action, #qa-go, #qa-asis { display: none !important; }
+/* No rating for what is not an answer yet. */
+#qa-chat .message-row:has(.qa-pending) + .message-buttons, #qa-chat .message-row:has(.qa-draft) + .message-buttons { display: none; }
+.qa-understood { font-size: .88em; opacity: .85; margin: 0 0 .3em; }
+a.qa-asis, a.qa-copy { color: var(--color-accent); text-decoration: none; cursor: pointer; }
+a.qa-asis:hover, a.qa-copy:hover { text-decoration: underline; }
+.qa-tools { font-size: .85em; margin: .3em 0 0; }
+.qa-copy-text { display: none; }
+.qa-inline { display: none; border-left: 3px solid var(--color-accent); padding: .1em .6em; margin: .4em 0; font-size: .92em; }
+.qa-inline.qa-open { display: block; }
+#qa-comment { position: fixed; right: 16px; bottom: 16px; width: min(440px, calc(100vw - 32px)); z-index: 1000;
+  background: var(--background-fill-primary); border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: .6em; box-shadow: 0 4px 24px rgba(0, 0, 0, .18); }
+#qa-delete-box { align-items: center; }
+.qa-feedback-head { padding: 0 .2em; }
+.qa-feedback-head p { margin: 0 0 .3em; }
 """
 
 
@@ -109,12 +115,19 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             return render.PANEL_EMPTY
         return render.sources_html(turns[-1], conversation, len(turns) - 1)
 
+    def examples() -> list[dict]:
+        """The chat's example questions, made from the index as it is now (a new issue brings new ones)."""
+        try:
+            return [{"text": q} for q in assistant.examples()]
+        except (IndexMissing, IndexBusy, ModelMismatch):
+            return []
+
     def restore(saved):
         saved = _clean(saved)
         turns = conversations.load(saved["current"])
         current = saved["current"] if turns else None
         return (
-            messages(saved["current"], turns),
+            gr.update(value=messages(saved["current"], turns), examples=examples()),
             gr.update(choices=choices(saved), value=current),
             last_sources(saved["current"], turns),
             saved,
@@ -132,32 +145,82 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         saved = _clean(saved) | {"current": ""}
         return [], render.PANEL_EMPTY, saved, gr.update(value=None), None
 
+    def ask_rename(saved):
+        current = _clean(saved)["current"]
+        if not conversations.load(current):
+            gr.Info("还没有可以重命名的对话：先提一个问题。", title="提示")
+            return gr.skip(), gr.skip()
+        return gr.update(visible=True), conversations.title(current)
+
+    def rename(name, saved):
+        saved = _clean(saved)
+        if not conversations.rename(saved["current"], name or ""):
+            return gr.update(visible=False), gr.skip()
+        return gr.update(visible=False), gr.update(choices=choices(saved), value=saved["current"])
+
+    def close_boxes():
+        """Renaming or deleting is about the conversation shown: another one shown, they close."""
+        return gr.update(visible=False), gr.update(visible=False)
+
+    def ask_delete(saved):
+        current = _clean(saved)["current"]
+        if not conversations.load(current):
+            return gr.update(visible=False), gr.skip()
+        return gr.update(visible=True), f"删除对话「{conversations.title(current)}」？删除后无法恢复。"
+
+    def call_off_delete(saved):
+        """The conversation back in the chat: its 🗑 empties the chat before asking."""
+        current = _clean(saved)["current"]
+        return gr.update(visible=False), messages(current, conversations.load(current))
+
+    def delete(saved):
+        saved = _clean(saved)
+        conversations.delete(saved["current"])
+        saved = {"current": "", "ids": [c for c in saved["ids"] if c != saved["current"]]}
+        return gr.update(visible=False), [], render.PANEL_EMPTY, saved, gr.update(choices=choices(saved), value=None), None
+
     # Asking ------------------------------------------------------------------------------------
 
-    def respond(question, chat, saved, mode, k, composer):
+    def ask_example(saved, mode, k, composer, chosen: gr.SelectData):
+        yield from respond(chosen.value["text"], saved, mode, k, composer)
+
+    def ask_as_typed(value, saved, mode, k, composer):
+        """按原话提问: an earlier turn's question again, as a new turn, answered as it was typed."""
+        parsed, saved = render.parse_action(value), _clean(saved)
+        turns = conversations.load(saved["current"])
+        if parsed is None or parsed[0] != "asis" or parsed[1] != saved["current"] or parsed[2] >= len(turns):
+            yield (gr.skip(),) * 5
+            return
+        yield from respond(turns[parsed[2]].question, saved, mode, k, composer, rewrite=False)
+
+    def respond(question, saved, mode, k, composer, rewrite=True):
+        """Yields (question box, chat, sources panel, browser state, conversation list) while a
+        question is answered in the current conversation, which it may lean on; the stored turns
+        are what the chat shows."""
         saved = _clean(saved)
         asked, question = question or "", clean_question(question)  # what is stored must be encodable
         if not question:
-            gr.Warning("问题是空的，请输入要查询的内容。")
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            gr.Warning("问题是空的，请输入要查询的内容。", title="提示")
+            yield (gr.skip(),) * 5
             return
         conversation = saved["current"] or new_id()
         saved = {"current": conversation, "ids": _front(conversation, saved["ids"])}  # kept even if the page goes now
-        shown = list(chat or []) + [{"role": "user", "content": render.question_html(question)}]
+        earlier = conversations.load(conversation)
+        shown = messages(conversation, earlier) + [{"role": "user", "content": render.question_html(question)}]
         yield "", shown + [{"role": "assistant", "content": render.pending_html()}], gr.skip(), saved, gr.skip()
-        turn, keep = Turn(question=question, mode=mode, k=int(k), asked_at=now()), ""
+        turn, kept = Turn(question=question, mode=mode, k=int(k), asked_at=now()), ""
         try:
             try:
-                for result in assistant.stream(asked, int(k), mode, composer):
+                for result in assistant.stream(asked, int(k), mode, composer, earlier=earlier, rewrite=rewrite):
                     if result.draft:
                         drafted = shown + [{"role": "assistant", "content": render.draft_html(result)}]
                         yield gr.skip(), drafted, gr.skip(), gr.skip(), gr.skip()
             except ComposerUnavailable as e:
-                result = assistant.answer(question, int(k), mode, "rules")
+                result = assistant.answer(question, int(k), mode, "rules", earlier=earlier, rewrite=rewrite)
                 result = replace(result, warnings=result.warnings + (f"生成式回答不可用（{e}），以下为摘录式回答",))
             turn = replace(turn, answer=result)
         except QuestionError as e:
-            turn, keep = replace(turn, error=str(e)), question  # back in the box, to be fixed
+            turn, kept = replace(turn, error=str(e)), question  # back in the box, to be fixed
         except (IndexMissing, IndexBusy, ModelMismatch, ValueError) as e:
             turn = replace(turn, error=f"暂时无法回答：{e}")
         except Exception as e:  # the chat must answer something; the log keeps the details
@@ -165,7 +228,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             turn = replace(turn, error=f"系统出错，暂时无法回答（{type(e).__name__}）。请稍后再试。")
         turns = conversations.add(conversation, turn)
         yield (
-            keep,
+            kept,
             messages(conversation, turns),
             render.sources_html(turn, conversation, len(turns) - 1) if turn.answer else gr.skip(),
             saved,
@@ -176,7 +239,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
     def act(value):
         parsed = render.parse_action(value)
-        if parsed is None:
+        if parsed is None or parsed[0] not in ("cite", "article"):
             return gr.skip()
         kind, conversation, index, n = parsed
         turns = conversations.load(conversation)
@@ -198,26 +261,27 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     # Feedback ----------------------------------------------------------------------------------
 
     def on_like(saved, data: gr.LikeData):
+        """The rating recorded at once; the comment panel opens, saying which answer it is about."""
         saved = _clean(saved)
         turns = conversations.load(saved["current"])
         index = (data.index if isinstance(data.index, int) else data.index[0]) // 2  # a question and its answer a turn
         if index >= len(turns):
-            return gr.update(visible=False), "", None
+            return gr.update(visible=False), gr.skip(), None
         # Gradio sends True (👍), False (👎), or "" when a thumb is clicked again to take it back.
         rating = {True: "up", False: "down"}.get(data.liked, "withdrawn")
         record = feedback_record(turns[index], rating, saved["current"], index)
         append_feedback(settings.feedback_path, record)
         if rating == "withdrawn":
-            return gr.update(visible=False), "已撤销评价。", None
-        thanks = "谢谢！已记下这个回答有帮助。" if rating == "up" else "谢谢！已记下这个回答不理想。"
-        return gr.update(visible=True), f"{thanks}可以在下面补充意见（可选）。", record
+            gr.Info("已撤销评价。", title="提示")
+            return gr.update(visible=False), gr.skip(), None
+        return gr.update(visible=True), render.feedback_html(turns[index], rating), record
 
     def on_comment(comment, pending):
         comment = (comment or "").strip()
-        if not pending or not comment:
-            return gr.update(visible=False), "", ""
-        append_feedback(settings.feedback_path, pending | {"comment": comment[:2000], "time": now()})
-        return gr.update(visible=False), "谢谢，意见已记录。", ""
+        if pending and comment:
+            append_feedback(settings.feedback_path, pending | {"comment": comment[:2000], "time": now()})
+            gr.Info("谢谢，意见已记录。", title="提示")
+        return gr.update(visible=False), "", None
 
     # The index ----------------------------------------------------------------------------------
 
@@ -232,7 +296,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             count = 0
         return render.index_html(manifest, count)
 
-    def on_upload(files, progress=gr.Progress(track_tqdm=True)):
+    def on_upload(files, progress=gr.Progress()):
         paths = [Path(f) for f in (files or [])]
         if not paths:
             return gr.skip(), gr.skip(), None
@@ -241,18 +305,24 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         report, error = None, ""
         if stored:
             progress(0.1, desc="更新索引")
-            report, error = reindex()
+            report, error = reindex(progress)
         return render.upload_html(stored, refused, report, error), index_panel(), None
 
-    def on_rescan(progress=gr.Progress(track_tqdm=True)):
+    def on_rescan(progress=gr.Progress()):
         progress(0, desc="扫描文档目录")
-        report, error = reindex()
+        report, error = reindex(progress)
         return render.update_html(report, error), index_panel()
 
-    def reindex():
-        """(report, "") or (None, why not); the files stay in the folder for the next update either way."""
+    def reindex(progress: gr.Progress):
+        """(report, "") or (None, why not); the files stay in the folder for the next update either way.
+        The page's bar is told of each batch embedded, in Chinese: not tqdm's bars tracked
+        (track_tqdm), which would bring the model library's own, in English («Batches», «steps»)."""
+
+        def embedded(done: int, total: int) -> None:
+            progress((done, total), desc="嵌入段落", unit="段")
+
         try:
-            return update_index(settings, assistant.embedder, progress=True), ""
+            return update_index(settings, assistant.embedder, progress=embedded), ""
         except (IndexBusy, IndexMissing, OSError, ValueError) as e:
             return None, str(e)
         except Exception as e:
@@ -271,7 +341,18 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     with gr.Column(scale=3, min_width=320):
                         with gr.Row(equal_height=False):
                             past = gr.Dropdown(choices=[], label="历史对话", scale=4, min_width=160, elem_id="qa-history")
-                            new = gr.Button("新对话", size="md", scale=1, min_width=80, elem_id="qa-new")
+                            new = gr.Button("新对话", size="md", scale=1, min_width=70, elem_id="qa-new")
+                            rename_open = gr.Button("重命名", size="md", scale=1, min_width=70, elem_id="qa-rename")
+                            delete_open = gr.Button("删除", size="md", scale=1, min_width=60, elem_id="qa-delete")
+                        # Rows and columns, not groups: Gradio 6.31 renders a group shown later twice.
+                        with gr.Row(visible=False, equal_height=True, elem_id="qa-rename-box") as rename_box:
+                            name = gr.Textbox(label="对话名称", max_lines=1, scale=4, min_width=160, elem_id="qa-rename-text")
+                            save_name = gr.Button("保存", variant="primary", scale=1, min_width=60, elem_id="qa-rename-save")
+                            cancel_name = gr.Button("取消", scale=1, min_width=60, elem_id="qa-rename-cancel")
+                        with gr.Row(visible=False, equal_height=True, elem_id="qa-delete-box") as delete_box:
+                            delete_note = gr.Markdown(elem_id="qa-delete-note")
+                            confirm_delete = gr.Button("删除", variant="stop", scale=0, min_width=90, elem_id="qa-delete-confirm")
+                            cancel_delete = gr.Button("取消", scale=0, min_width=90, elem_id="qa-delete-cancel")
                         chat = gr.Chatbot(
                             label="对话",
                             elem_id="qa-chat",
@@ -279,7 +360,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             latex_delimiters=[],
                             buttons=[],
                             feedback_options=("Like", "Dislike"),
-                            placeholder="请输入问题，例如：上半年代销工银瑞信基金多少？",
+                            placeholder=f"就《{newsletter}》的内容提问，或点一个示例问题：",
                         )
                         with gr.Row(equal_height=True):
                             question = gr.Textbox(
@@ -292,11 +373,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                 elem_id="qa-question",
                             )
                             send = gr.Button("提问", variant="primary", scale=1, min_width=70, elem_id="qa-send")
-                        note = gr.Markdown("", elem_id="qa-feedback-note")
-                        with gr.Group(visible=False, elem_id="qa-comment") as comment_box:
+                        # Pinned to the window (CSS): in sight wherever the rated answer is.
+                        with gr.Column(visible=False, elem_id="qa-comment") as comment_box:
+                            rated = gr.HTML(elem_id="qa-comment-head")
                             comment = gr.Textbox(label="补充意见（可选）", max_lines=4, elem_id="qa-comment-text")
-                            send_comment = gr.Button("提交意见", size="sm", elem_id="qa-comment-send")
-                        gr.Examples(EXAMPLES, inputs=question, label="示例问题")
+                            with gr.Row():
+                                send_comment = gr.Button("提交意见", variant="primary", size="sm", elem_id="qa-comment-send")
+                                close_comment = gr.Button("关闭", size="sm", elem_id="qa-comment-close")
                         with gr.Accordion("设置", open=False, elem_id="qa-settings"):
                             mode = gr.Radio(MODES, value=settings.answering.retrieval, label="检索方式", elem_id="qa-mode")
                             k = gr.Slider(1, 10, value=settings.answering.top_k, step=1, label="参考段落数", elem_id="qa-k")
@@ -325,22 +408,32 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     rescan = gr.Button("重新扫描文档目录", size="sm", elem_id="qa-rescan")
         action = gr.Textbox(visible="hidden", elem_id="qa-action")
         go = gr.Button("go", visible="hidden", elem_id="qa-go")
+        as_typed = gr.Button("as typed", visible="hidden", elem_id="qa-asis")
 
         app.load(restore, [saved], [chat, past, panel, saved]).then(index_panel, None, stats).then(
             None, js="() => document.body.classList.add('qa-ready')"  # for tests and scripts: loaded
         )
-        ask = dict(
-            fn=respond, inputs=[question, chat, saved, mode, k, composer], outputs=[question, chat, panel, saved, past]
-        )
-        question.submit(**ask)
-        send.click(**ask)
-        past.input(open_conversation, [past, saved], [chat, panel, saved])
-        new.click(start_new, [saved], [chat, panel, saved, past, pending])
-        chat.clear(start_new, [saved], [chat, panel, saved, past, pending])  # the chat's own 🗑 starts afresh too
+        settings_in = [mode, k, composer]
+        asked_out = [question, chat, panel, saved, past]
+        question.submit(respond, [question, saved, *settings_in], asked_out)
+        send.click(respond, [question, saved, *settings_in], asked_out)
+        chat.example_select(ask_example, [saved, *settings_in], asked_out)
+        as_typed.click(ask_as_typed, [action, saved, *settings_in], asked_out, js="(...inputs) => [window.qaAction, ...inputs.slice(1)]")
+        past.input(open_conversation, [past, saved], [chat, panel, saved]).then(close_boxes, None, [rename_box, delete_box])
+        new.click(start_new, [saved], [chat, panel, saved, past, pending]).then(close_boxes, None, [rename_box, delete_box])
+        rename_open.click(ask_rename, [saved], [rename_box, name])
+        save_name.click(rename, [name, saved], [rename_box, past])
+        name.submit(rename, [name, saved], [rename_box, past])
+        cancel_name.click(lambda: gr.update(visible=False), None, rename_box)
+        delete_open.click(ask_delete, [saved], [delete_box, delete_note])
+        chat.clear(ask_delete, [saved], [delete_box, delete_note])  # the chat's own 🗑 (清空对话) deletes too
+        cancel_delete.click(call_off_delete, [saved], [delete_box, chat])
+        confirm_delete.click(delete, [saved], [delete_box, chat, panel, saved, past, pending])
         go.click(act, [action], [panel], js="() => window.qaAction").then(None, js=AFTER_ACTION_JS)
-        chat.like(on_like, [saved], [comment_box, note, pending])
-        send_comment.click(on_comment, [comment, pending], [comment_box, note, comment])
-        comment.submit(on_comment, [comment, pending], [comment_box, note, comment])
+        chat.like(on_like, [saved], [comment_box, rated, pending])
+        send_comment.click(on_comment, [comment, pending], [comment_box, comment, pending])
+        comment.submit(on_comment, [comment, pending], [comment_box, comment, pending])
+        close_comment.click(lambda: (gr.update(visible=False), "", None), None, [comment_box, comment, pending])
         if settings.chat.allow_upload:
             outputs = [upload_report, stats, files]
             files.upload(on_upload, [files], outputs, concurrency_limit=1, show_progress_on=[files])

@@ -7,7 +7,7 @@ import secrets
 import threading
 from pathlib import Path
 
-from ui.history import Turn, now
+from qa import Turn, now
 
 _lock = threading.Lock()
 
@@ -23,6 +23,7 @@ def feedback_record(turn: Turn, rating: str, conversation: str, index: int) -> d
         "conversation": conversation,
         "turn": index,
         "question": turn.question,
+        "understood": answer.understood if answer else "",  # a follow-up is answered as its rewrite
         "answer": answer.text if answer else turn.error,
         "short": answer.short if answer else "",
         "abstained": answer.abstained if answer else False,

@@ -11,8 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from index import BuildReport, Chunk, Manifest
-from qa import Answer
-from ui.history import Turn
+from qa import Answer, Turn
 from ui.upload import Stored, UploadRefused
 
 ABSTAINED_HEADING = "相关内容（未必回答了问题）"
@@ -26,29 +25,38 @@ _ESCAPES = str.maketrans(
     | {c: f"&#{ord(c)};" for c in "\\`*_[]$~|#"}
 )
 _MARKER = re.compile(r"\[(\d+)\]")
+INLINE_CHARS = 120  # of related reading shown under an answer
+QUOTED_CHARS = 60  # of the answer the comment panel names
+COPY = "#qa:copy"  # copied in the page, from the answer's own .qa-copy-text: no server call
 
 
-def text(value: str) -> str:
-    """Plain text as HTML that shows exactly these characters; line breaks kept as <br>."""
-    return str(value).translate(_ESCAPES).replace("\r\n", "\n").replace("\n", "<br>")
+def text(value: str, newline: str = "<br>") -> str:
+    """Plain text as HTML that shows exactly these characters; line breaks kept as `newline`."""
+    return str(value).translate(_ESCAPES).replace("\r\n", "\n").replace("\n", newline)
 
 
-def _marked(value: str, quote: str) -> tuple[str, bool]:
-    """`value` as HTML with the first occurrence of `quote` in <mark>; whether it was found."""
+def _marked(value: str, quote: str, tag: str = "mark") -> tuple[str, bool]:
+    """`value` as HTML with the first occurrence of `quote` in <tag>; whether it was found."""
     at = value.find(quote) if quote else -1
     if at < 0:
         return text(value), False
     end = at + len(quote)
-    return f"{text(value[:at])}<mark>{text(quote)}</mark>{text(value[end:])}", True
+    return f"{text(value[:at])}<{tag}>{text(quote)}</{tag}>{text(value[end:])}", True
 
 
-def action(kind: str, conversation: str, index: int, n: int) -> str:
+def _cut(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def action(kind: str, conversation: str, index: int, n: int = 0) -> str:
+    """A link's fragment: `kind` (cite, article, asis: ask turn `index`'s question as typed) on
+    passage `n` of turn `index`."""
     return f"#qa:{kind}:{conversation}:{index}:{n}"
 
 
 def parse_action(value: str) -> tuple[str, str, int, int] | None:
     """(kind, conversation, turn index, n) from a link's fragment; None for anything else."""
-    found = re.fullmatch(r"(cite|article):([0-9a-f]{32}):(\d{1,6}):(\d{1,4})", (value or "").removeprefix("#qa:"))
+    found = re.fullmatch(r"(cite|article|asis):([0-9a-f]{32}):(\d{1,6}):(\d{1,4})", (value or "").removeprefix("#qa:"))
     if not found:
         return None
     return found[1], found[2], int(found[3]), int(found[4])
@@ -94,20 +102,18 @@ def error_html(message: str) -> str:
 
 
 def answer_html(answer: Answer, conversation: str, index: int) -> str:
-    """The answer as the chat shows it: its text with each [n] a link to the passage, any
-    warnings of the citation check, then the sources by name, each a link too."""
+    """The answer as the chat shows it: how a follow-up was understood, its text with each [n] a
+    link to the passage, any warnings of the citation check, the sources by name, each a link
+    too; each passage ready to open under the answer (where the sources panel is out of sight);
+    a copy link with what it copies."""
     heading, shown = shown_sources(answer)
-    numbers = {n for n, _, _ in shown}
-    parts, last = [], 0
-    for found in _MARKER.finditer(answer.text):
-        n = int(found[1])
-        if n not in numbers or answer.abstained:
-            continue
-        parts.append(text(answer.text[last : found.start()]))
-        parts.append(f'<a class="qa-cite" href="{action("cite", conversation, index, n)}" title="查看出处">[{n}]</a>')
-        last = found.end()
-    parts.append(text(answer.text[last:]))
-    html = [f'<div class="qa-answer"><p class="qa-text">{"".join(parts)}</p>']
+    html = ['<div class="qa-answer">']
+    if answer.understood:
+        html.append(
+            f'<p class="qa-understood">按“{text(answer.understood)}”理解 · '
+            f'<a class="qa-asis" href="{action("asis", conversation, index)}">按原话提问</a></p>'
+        )
+    html.append(f'<p class="qa-text">{_linked_text(answer, {n for n, _, _ in shown}, conversation, index)}</p>')
     if answer.warnings:
         html.append(f'<p class="qa-warn">注意：{text("；".join(answer.warnings))}</p>')
     if shown:
@@ -117,8 +123,46 @@ def answer_html(answer: Answer, conversation: str, index: int) -> str:
             for n, chunk, _ in shown
         )
         html.append(f'<div class="qa-refs"><span class="qa-refs-head">{heading}</span><ul>{links}</ul></div>')
-    html.append("</div>")
+        html += [_inline_passage(n, chunk, quote) for n, chunk, quote in shown]
+    # Read by the page's click handler: the chat's sanitiser leaves a link no handler of its own.
+    html.append(f'<p class="qa-tools"><a class="qa-copy" href="{COPY}">复制</a></p>')
+    html.append(f'<pre class="qa-copy-text">{text(copy_text(answer), newline="&#10;")}</pre></div>')
     return "".join(html)
+
+
+def _linked_text(answer: Answer, numbers: set[int], conversation: str, index: int) -> str:
+    """The answer's text as HTML: each [n] of a shown passage a link, the short answer in bold
+    where it first occurs (so it stands out when the text does not lead with it)."""
+    parts, last, short = [], 0, answer.short
+    for found in _MARKER.finditer(answer.text):
+        n = int(found[1])
+        if n not in numbers or answer.abstained:
+            continue
+        piece, found_short = _marked(answer.text[last : found.start()], short, "strong")
+        short = "" if found_short else short
+        parts.append(piece)
+        parts.append(f'<a class="qa-cite" href="{action("cite", conversation, index, n)}" title="查看出处">[{n}]</a>')
+        last = found.end()
+    parts.append(_marked(answer.text[last:], short, "strong")[0])
+    return "".join(parts)
+
+
+def _inline_passage(n: int, chunk: Chunk, quote: str) -> str:
+    """Passage n under the answer, hidden until its [n] is tapped where the panel is out of sight:
+    the sentence cited, or for related reading the passage's opening; short, as a phone is narrow."""
+    shown = quote or _cut(chunk.text, INLINE_CHARS)
+    return (
+        f'<div class="qa-inline qa-inline-{n}"><p class="qa-meta">[{n}] {text(chunk.citation_label)}</p>'
+        f'<p class="qa-passage">{text(shown)}</p></div>'
+    )
+
+
+def copy_text(answer: Answer) -> str:
+    """What the copy link puts on the clipboard: the answer and its sources by name."""
+    heading, shown = shown_sources(answer)
+    if not shown:
+        return answer.text
+    return "\n".join([answer.text, f"{heading}："] + [f"[{n}] {chunk.citation_label}" for n, chunk, _ in shown])
 
 
 def turn_messages(turn: Turn, conversation: str, index: int) -> list[dict]:
@@ -127,6 +171,16 @@ def turn_messages(turn: Turn, conversation: str, index: int) -> list[dict]:
     else:
         reply = answer_html(turn.answer, conversation, index)
     return [{"role": "user", "content": question_html(turn.question)}, {"role": "assistant", "content": reply}]
+
+
+def feedback_html(turn: Turn, rating: str) -> str:
+    """The head of the comment panel: the rating taken, and which answer it is about."""
+    thanks = "谢谢！已记下这个回答有帮助。" if rating == "up" else "谢谢！已记下这个回答不理想。"
+    answer = _cut(turn.answer.short or turn.answer.text if turn.answer else turn.error, QUOTED_CHARS)
+    return (
+        f'<div class="qa-feedback-head"><p>{thanks}可以补充意见（可选）：</p>'
+        f'<p class="qa-meta">问：{text(turn.question)}</p><p class="qa-meta">答：{text(answer)}</p></div>'
+    )
 
 
 # The sources panel ---------------------------------------------------------------------------

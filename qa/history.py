@@ -11,9 +11,10 @@ from pathlib import Path
 
 from index import Chunk
 from index.files import atomic_write
-from qa import Answer, Citation, Hit
+from qa.records import Answer, Citation, Hit
 
 _ID = re.compile(r"[0-9a-f]{32}")
+TITLE_CHARS = 30  # what fits the list of conversations
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ def valid_id(value) -> bool:
 
 class Conversations:
     """Conversation files under one folder: <id>.json, replaced whole and atomically on each turn.
-    Titles are kept once read: a conversation's first question never changes."""
+    Each file holds the title the list shows: the first question, or the name it was renamed to;
+    titles are kept once read."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -54,9 +56,10 @@ class Conversations:
         try:
             raw = json.loads((self.folder / f"{conversation}.json").read_text("utf-8"))
             turns = [turn_from_dict(t) for t in raw["turns"]]
+            stored = str(raw.get("title") or "")
         except (OSError, ValueError, KeyError, TypeError):
             return []
-        self._remember_title(conversation, turns)
+        self._remember_title(conversation, turns, stored)
         return turns
 
     def append(self, conversation: str, turn: Turn) -> int:
@@ -69,9 +72,32 @@ class Conversations:
             raise ValueError(f"invalid conversation id {conversation!r}")
         with self._lock:
             turns = self.load(conversation) + [turn]
+            self._remember_title(conversation, turns)
             self._write(conversation, turns)
-        self._remember_title(conversation, turns)
         return turns
+
+    def rename(self, conversation: str, title: str) -> str:
+        """Name a conversation in the list; an empty name brings back its first question. Returns
+        the title as kept (cut to fit the list); "" for an unknown conversation, which stays so."""
+        with self._lock:
+            turns = self.load(conversation)
+            if not turns:
+                return ""
+            self._titles[conversation] = _fitted(title) or _fitted(turns[0].question)
+            self._write(conversation, turns)
+        return self._titles[conversation]
+
+    def delete(self, conversation: str) -> bool:
+        """Remove a conversation for good; whether there was one to remove."""
+        if not valid_id(conversation):
+            return False
+        with self._lock:
+            self._titles.pop(conversation, None)
+            try:
+                (self.folder / f"{conversation}.json").unlink()
+            except FileNotFoundError:
+                return False
+        return True
 
     def title(self, conversation: str) -> str:
         """The first question, cut to fit a list; "" for an unknown or empty conversation."""
@@ -79,15 +105,23 @@ class Conversations:
             self.load(conversation)
         return self._titles.get(conversation, "")
 
-    def _remember_title(self, conversation: str, turns: list[Turn]) -> None:
-        if turns and conversation not in self._titles:
-            first = turns[0].question.strip().replace("\n", " ")
-            self._titles[conversation] = first if len(first) <= 30 else first[:29] + "…"
+    def _remember_title(self, conversation: str, turns: list[Turn], stored: str = "") -> None:
+        """The title the file holds, or for a file written before titles were stored, the first question."""
+        if stored:
+            self._titles[conversation] = _fitted(stored)
+        elif turns and conversation not in self._titles:
+            self._titles[conversation] = _fitted(turns[0].question)
 
     def _write(self, conversation: str, turns: list[Turn]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        data = {"id": conversation, "turns": [turn_to_dict(t) for t in turns]}
+        data = {"id": conversation, "title": self._titles.get(conversation, ""), "turns": [turn_to_dict(t) for t in turns]}
         atomic_write(self.folder / f"{conversation}.json", json.dumps(data, ensure_ascii=False))
+
+
+def _fitted(title: str) -> str:
+    """A title on one line, cut to fit the list."""
+    title = " ".join(title.split())
+    return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
 
 
 def now() -> str:
