@@ -8,20 +8,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import cache
 
-from index import Embedder, IndexMissing, Settings, current_generation, make_embedder, open_index
-from qa.check import abstention
+from index import Chunk, Embedder, IndexMissing, Settings, current_generation, make_embedder, open_index
 from qa.composers import ALIASES, COMPOSERS, make_composers
-from qa.dialogue import Reading, answers_of, earlier_turn, missing_own_words, read
+from qa.dialogue import Reading, answer_as_typed, answers_of, earlier_turn, read, supported
 from qa.generate import ComposerUnavailable, rewrite_question
 from qa.history import Conversations, Turn, new_id, now, valid_id
-from qa.records import Answer, Citation, Hit
 from qa.overview import contents_answer, contents_page, example_questions, is_greeting, welcome
-from qa.question import parse
+from qa.records import Answer, Citation, Hit
 from qa.retrieve import ModelMismatch, RetrievalMode, Retriever
-from qa.compose import statement
-from qa.span import short_answer
-from qa.support import missing_terms
-from qa.text import char_f1, sentence_with_previous
+from qa.text import char_f1
 
 __all__ = [
     "ALIASES", "COMPOSERS", "Answer", "Assistant", "Citation", "ComposerUnavailable", "Conversations", "Hit",
@@ -131,28 +126,12 @@ class Assistant:
         for result in writer.compose(reading.standalone, hits):
             if result.draft:
                 yield replace(result, question=question, understood=_understood(reading))
-        if reading.rewritten and not self._supported(reading, result):
-            result = self._as_typed_if_supported(reading, writer, hits)
+        if reading.rewritten and not supported(reading, result, self.settings.profile, self._article):
+            result = answer_as_typed(reading, writer, hits, self.settings.profile, self._article)
         result = replace(result, question=question, understood=_understood(reading), version=writer.version)
         result = replace(result, warnings=notes + result.warnings)
         result.timings.update(retrieve=retrieved - started, compose=time.perf_counter() - retrieved)
         yield result
-
-    def _as_typed_if_supported(self, reading: Reading, writer, hits: list[Hit]) -> Answer:
-        """When the rewrite finds no answer it can stand behind, the words as typed may find the
-        sentence in the same passages (the rewrite is longer, and its carried words can draw the
-        composer to another sentence). Its short answer is then the one the rewrite asks for in that
-        sentence (qa/span.py), and it is taken only if it meets the rewrite's conditions too; else
-        «not found». Not for the generative composer: a second call to the model for this."""
-        typed = None
-        if writer.name != "generative":
-            *_, typed = writer.compose(reading.typed, hits)
-        if typed is None or typed.abstained or not typed.citations:
-            return abstention(reading.typed, hits, writer.name)
-        citation = typed.citations[0]
-        short = short_answer(parse(reading.standalone), citation.quote, self.settings.profile)
-        answer = replace(typed, short=short, text=statement(short, citation.quote, citation.n))
-        return answer if short and self._supported(reading, answer, whole=True) else abstention(reading.typed, hits, writer.name)
 
     def reading(self, question: str, earlier: Sequence = (), writer=None) -> Reading:
         """How `question` is meant after `earlier`: the language model's rewrite when the generative
@@ -193,25 +172,9 @@ class Assistant:
         articles = self.articles()
         return contents_answer(question, articles, _issue_of(earlier, articles), page, self.settings.profile)
 
-    def _supported(self, reading: Reading, result: Answer, whole: bool = False) -> bool:
-        """A rewritten follow-up's answer stands only where the follow-up's own names, periods and
-        subjects («按揭贷款», «比年初») are in the cited sentence or the one before it, so that a
-        rewrite never turns into a figure about something else. `whole`, for the answer to the
-        words as typed: the rewrite's conditions too, as the composer holds every question to, its
-        names in the article and, where it carries the measure asked before, its subjects around
-        the sentence («不良率», not «外币储蓄», for «比年初下降了多少»)."""
-        if result.abstained or not result.citations:
-            return False
-        citation, profile = result.citations[0], self.settings.profile
-        around = sentence_with_previous(citation.chunk.full_text, citation.quote)
-        if any(missing_own_words(words, around, profile) for words in reading.own):
-            return False
-        if not whole:
-            return True
-        chunk = citation.chunk
-        article = "\n".join(c.full_text for c in self.articles().get((chunk.doc_id, chunk.headline), (chunk,)))
-        near = f"{chunk.headline} {around}" if reading.whole else article
-        return not missing_terms(reading.standalone, near, article, profile)
+    def _article(self, chunk: Chunk) -> str:
+        """The whole article a chunk belongs to, as the index holds it now."""
+        return "\n".join(c.full_text for c in self.articles().get((chunk.doc_id, chunk.headline), (chunk,)))
 
     def _similarity(self, phrase: str, candidates: list[str]) -> list[float]:
         vectors = self.embedder.embed_passages([phrase, *candidates])

@@ -17,18 +17,23 @@ qa/dialogue.toml."""
 import re
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
 import jieba
 import jieba.posseg
 
+from index import Chunk
 from index.profile import Profile
 from index.text import NON_WORD
+from qa.check import abstention
+from qa.compose import statement
 from qa.question import WH, parse
-from qa.records import Answer
-from qa.text import QUESTION_WORDS, normalize
+from qa.records import Answer, Hit
+from qa.span import short_answer
+from qa.support import missing_terms
+from qa.text import QUESTION_WORDS, normalize, sentence_with_previous
 
 CONVENTIONS = Path(__file__).with_name("dialogue.toml")
 # Shared head or beginning (in characters) for a follow-up's words to take another's place.
@@ -174,6 +179,48 @@ def _is_ordinal(word: str, tag: str) -> bool:
 def _is_predicate(word: str, tag: str) -> bool:
     rules = conventions()
     return tag.startswith("v") and word not in QUESTION_WORDS and word not in rules.general_words and not WH.search(word)
+
+
+# Checking the answer to a rewrite ------------------------------------------------------------
+
+
+def supported(reading: Reading, result: Answer, profile: Profile, article_of: Callable[[Chunk], str], whole: bool = False) -> bool:
+    """A rewritten follow-up's answer stands only where the follow-up's own words («按揭贷款»,
+    «比年初», «完工») are in the cited sentence or the one before it, so that a rewrite never turns
+    into a figure about something else. `whole`, for the answer to the words as typed: the
+    rewrite's conditions too, as the composer holds every question to — its names in the article
+    (`article_of` the cited chunk) and, where it carries the measure asked before, its subjects
+    around the sentence («不良率», not «外币储蓄», for «比年初下降了多少»)."""
+    if result.abstained or not result.citations:
+        return False
+    citation = result.citations[0]
+    around = sentence_with_previous(citation.chunk.full_text, citation.quote)
+    if any(missing_own_words(words, around, profile) for words in reading.own):
+        return False
+    if not whole:
+        return True
+    article = article_of(citation.chunk)
+    near = f"{citation.chunk.headline} {around}" if reading.whole else article
+    return not missing_terms(reading.standalone, near, article, profile)
+
+
+def answer_as_typed(reading: Reading, writer, hits: list[Hit], profile: Profile, article_of: Callable[[Chunk], str]) -> Answer:
+    """When the rewrite finds no answer it can stand behind, the words as typed may find the
+    sentence in the same passages (the rewrite is longer, and its carried words can draw the
+    composer to another sentence). Its short answer is then the one the rewrite asks for in that
+    sentence (qa/span.py), and it is taken only if it meets the rewrite's conditions too; else
+    «not found». Not for the generative composer: a second call to the model for this."""
+    typed = None
+    if writer.name != "generative":
+        *_, typed = writer.compose(reading.typed, hits)
+    if typed is None or typed.abstained or not typed.citations:
+        return abstention(reading.typed, hits, writer.name)
+    citation = typed.citations[0]
+    short = short_answer(parse(reading.standalone), citation.quote, profile)
+    answer = replace(typed, short=short, text=statement(short, citation.quote, citation.n))
+    if short and supported(reading, answer, profile, article_of, whole=True):
+        return answer
+    return abstention(reading.typed, hits, writer.name)
 
 
 # Ellipsis -------------------------------------------------------------------------------------
