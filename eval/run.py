@@ -138,13 +138,12 @@ def evaluate_config(
     after the one before it, as if in one conversation, to count how often a question that
     stands alone is rewritten all the same (`rewritten`). `rewrite=False` asks every question as
     typed: the baseline a conversation's follow-ups are measured against."""
-    conversations = [d.turns for d in questions] if questions and isinstance(questions[0], Dialogue) else (
-        [tuple(questions)] if chained else [(q,) for q in questions])
+    conversations = _conversations(questions, chained)
     outcomes, metrics, by_kind = [], Counter(), defaultdict(Counter)
     for turns in conversations:
         earlier = []
         for q in turns:
-            result, seconds = _ask(assistant, q, k, mode, composer, earlier[-1:], rewrite)
+            result, seconds = _ask(assistant, q, k, mode, composer, earlier, rewrite)
             earlier.append(result)
             outcome = _outcome(q, result, seconds)
             outcomes.append(outcome)
@@ -153,6 +152,14 @@ def evaluate_config(
     kinds = {kind: _summary(m, [o for o in outcomes if o.kind == kind]) for kind, m in sorted(by_kind.items())}
     summary = _summary(metrics, outcomes) | _dialogue_summary(kinds, outcomes, len(conversations) < len(outcomes))
     return Evaluation(name or str(mode or ""), summary, kinds, outcomes)
+
+
+def _conversations(questions: list[Question] | list[Dialogue], chained: bool) -> list[tuple[Question, ...]]:
+    """The questions as they are asked: a dialogue's turns in one conversation; single questions
+    each on its own, or (`chained`) all in one."""
+    if questions and isinstance(questions[0], Dialogue):
+        return [d.turns for d in questions]
+    return [tuple(questions)] if chained else [(q,) for q in questions]
 
 
 def _ask(assistant: Assistant, q: Question, k: int, mode, composer, earlier: list[Answer], rewrite: bool) -> tuple[Answer, float]:

@@ -14,6 +14,7 @@ sentence that answers its rewrite (`missing_own_words`): qa/__init__.py abstains
 that a rewrite never turns into a figure about something else. The word lists are in
 qa/dialogue.toml."""
 
+import os
 import re
 import tomllib
 from collections.abc import Callable, Sequence
@@ -275,7 +276,7 @@ def _same_ending(word: str, named: str, profile: Profile) -> bool:
     """«工行» and «农行», «个贷» (= 个人贷款) and «按揭贷款»: one ending, shared by two words of
     one length (a short name) or of two characters or more."""
     for form in profile.glossary_forms.get(word, (word,)):
-        shared = len(_common_suffix(form, named))
+        shared = len(os.path.commonprefix([form[::-1], named[::-1]]))  # the common ending
         if shared >= _MIN_SHARED or (shared == 1 and len(form) == len(named) <= 3):
             return True
     return False
@@ -472,11 +473,11 @@ def _barrier(word: str, profile: Profile) -> bool:
     return word in QUESTION_WORDS or bool(WH.search(word)) or word in profile.own_names or bool(conventions().period.fullmatch(word))
 
 
-def _run_back(words: list[str], end: int, profile: Profile, past_names: bool = False) -> int:
-    """Where the run of words ending at `end` begins: at a barrier, or at an organisation's name
-    unless the run is itself a name («XX数据中心项目»)."""
+def _run_back(words: list[str], end: int, profile: Profile) -> int:
+    """Where the run of words ending at `end` begins: at a barrier or an organisation's name
+    («城东支行个人贷款» → 个人贷款)."""
     start = end
-    while start > 0 and not _barrier(words[start - 1], profile) and (past_names or not _is_org(words[start - 1])):
+    while start > 0 and not _barrier(words[start - 1], profile) and not _is_org(words[start - 1]):
         start -= 1
     return start
 
@@ -491,10 +492,3 @@ def _run_forward(words: list[str], start: int, profile: Profile) -> int:
 def _is_org(word: str) -> bool:
     """«城东支行»: a name that a run back over what is measured about it stops at."""
     return len(word) > 1 and word.endswith(conventions().organisations)
-
-
-def _common_suffix(a: str, b: str) -> str:
-    n = 0
-    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
-        n += 1
-    return a[len(a) - n :]

@@ -9,7 +9,7 @@ from index.profile import default_profile
 from qa import Answer, Turn
 from qa.dialogue import Earlier, earlier_turn, read
 from qa.question import parse
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SEED_FILE
 
 
 def _read(before: str, short: str, question: str):
@@ -123,3 +123,9 @@ def test_the_language_model_may_rewrite_and_its_rewrite_is_checked_the_same(assi
     monkeypatch.setattr(qa, "rewrite_question", lambda *a: (_ for _ in ()).throw(qa.ComposerUnavailable("down")))
     fallback = assistant.reading("那工银安盛呢？", [first], assistant.composer("generative"))
     assert fallback.how == "ellipsis"  # the endpoint down: the rules read it
+
+
+def test_the_dialogue_corpus_holds_the_seed_as_it_is():
+    """eval/corpora/dialogue/ keeps a copy of the seed beside the invented issues (one documents
+    folder is one index): the copy must not drift from seeds/."""
+    assert (ROOT / "eval/corpora/dialogue" / SEED_FILE.name).read_bytes() == SEED_FILE.read_bytes()
