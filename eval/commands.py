@@ -9,8 +9,8 @@ import click
 
 from index import Settings, ensure_index
 from index.commands import Wiring, index_options, json_option
-from qa import COMPOSERS, Assistant, RetrievalMode
-from qa.commands import COMPOSER_NAMES, MODES, mode_option
+from qa import COMPOSERS, Assistant, RetrievalMode, Scope
+from qa.commands import COMPOSER_NAMES, MODES, mode_option, scope_options
 
 from eval.floor import check, load_floor, save_floor, updated
 from eval.report import kinds_text, write_report
@@ -31,10 +31,11 @@ from eval.run import evaluate_config, load_set, report_comparison, report_json, 
 @click.option("--in-conversation", is_flag=True,
               help="ask each single question after the one before it, as follow-ups are asked: counts how often one is rewritten")
 @click.option("--as-typed", is_flag=True, help="never rewrite a follow-up: the baseline for a dialogue set")
+@scope_options
 @index_options
 def evaluate(wiring: Wiring, settings: Settings, set_path: Path, as_json: bool, k: int, mode: str | None,
              compare: str | None, out: Path | None, floor_path: Path | None, update_floor: bool, in_conversation: bool,
-             as_typed: bool) -> int:
+             as_typed: bool, scope: Scope) -> int:
     """score an evaluation set (exit 1 below --floor)"""
     embedder = wiring.make_embedder(settings)
     ensure_index(settings, embedder, progress=not as_json)
@@ -45,7 +46,7 @@ def evaluate(wiring: Wiring, settings: Settings, set_path: Path, as_json: bool, 
     else:  # a floor was measured with one configuration; --mode overrides it knowingly
         mode, composer = mode or floor.get("mode"), floor.get("composer")
         configurations = [(mode or settings.answering.retrieval, mode, composer)]
-    evaluations = [evaluate_config(assistant, questions, k, m, c, name, in_conversation, not as_typed)
+    evaluations = [evaluate_config(assistant, questions, k, m, c, name, in_conversation, not as_typed, scope)
                    for name, m, c in configurations]
     first = evaluations[0]
     if compare:
@@ -67,6 +68,7 @@ def evaluate(wiring: Wiring, settings: Settings, set_path: Path, as_json: bool, 
         "embedder": embedder.name,
         "composers": ", ".join(versions),
         "k": k,
+        "scope": scope.label or "全部期次",
         "configurations": ", ".join(e.name for e in evaluations),
         "run at": run_at.isoformat(timespec="seconds"),
     }

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from index import Chunk
 from index.text import squash
-from qa import Answer, Assistant, QuestionError, char_f1
+from qa import Answer, Assistant, QuestionError, Scope, char_f1
 
 # Evidence and chunk must share this many characters (or the whole evidence, if shorter)
 # for a chunk holding a gold string to count as the right place rather than a coincidence.
@@ -132,18 +132,20 @@ def evaluate_config(
     name: str = "",
     chained: bool = False,
     rewrite: bool = True,
+    scope: Scope = Scope(),
 ) -> Evaluation:
     """`evaluate`, with the same scores per question kind (number, date, unanswerable …). A
     dialogue's turns are asked in order in one conversation; `chained` asks each single question
     after the one before it, as if in one conversation, to count how often a question that
     stands alone is rewritten all the same (`rewritten`). `rewrite=False` asks every question as
-    typed: the baseline a conversation's follow-ups are measured against."""
+    typed: the baseline a conversation's follow-ups are measured against. `scope`: the issues
+    every question is answered from."""
     conversations = _conversations(questions, chained)
     outcomes, metrics, by_kind = [], Counter(), defaultdict(Counter)
     for turns in conversations:
         earlier = []
         for q in turns:
-            result, seconds = _ask(assistant, q, k, mode, composer, earlier, rewrite)
+            result, seconds = _ask(assistant, q, k, mode, composer, earlier, rewrite, scope)
             earlier.append(result)
             outcome = _outcome(q, result, seconds)
             outcomes.append(outcome)
@@ -162,10 +164,12 @@ def _conversations(questions: list[Question] | list[Dialogue], chained: bool) ->
     return [tuple(questions)] if chained else [(q,) for q in questions]
 
 
-def _ask(assistant: Assistant, q: Question, k: int, mode, composer, earlier: list[Answer], rewrite: bool) -> tuple[Answer, float]:
+def _ask(
+    assistant: Assistant, q: Question, k: int, mode, composer, earlier: list[Answer], rewrite: bool, scope: Scope
+) -> tuple[Answer, float]:
     started = time.perf_counter()
     try:
-        result = assistant.answer(q.question, k, mode, composer, earlier=earlier, rewrite=rewrite)
+        result = assistant.answer(q.question, k, mode, composer, earlier=earlier, rewrite=rewrite, scope=scope)
     except QuestionError as e:  # the user would see this message instead of an answer
         result = Answer(question=q.question, text=str(e), abstained=True)
     return result, time.perf_counter() - started

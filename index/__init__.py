@@ -6,20 +6,26 @@ from index.config import Settings
 from index.e5_convert import ensure_e5_model
 from index.embed import Embedder, make_embedder
 from index.errors import IndexBusy, IndexMissing, IndexWriteError, StoreUnavailable
+from index.formats import TABLE_CELL, TABLE_HEADER
+from index.issue import Issue, issues_by_date, sidecar_name
 from index.load import SUPPORTED_SUFFIXES, Limits, Listing, LoadError, discover, file_id, parse_document, read_file
 from index.migrate import migrate_index
-from index.records import Article, Chunk, Document, Manifest, Paragraph, StoredIndex
+from index.records import TABLE_PREFIX, Article, Chunk, Document, Manifest, Paragraph, StoredIndex
 from index.verify import verify_index
 from index.watch import watch
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "TABLE_CELL",
+    "TABLE_HEADER",
+    "TABLE_PREFIX",
     "Article",
     "BuildReport",
     "Chunk",
     "Document",
     "Embedder",
     "IndexBusy",
+    "Issue",
     "IndexMissing",
     "IndexWriteError",
     "Limits",
@@ -37,12 +43,14 @@ __all__ = [
     "ensure_e5_model",
     "ensure_index",
     "index_is_current",
+    "issues_by_date",
     "make_embedder",
     "migrate_index",
     "open_index",
     "parse_document",
     "read_file",
     "read_manifest",
+    "sidecar_name",
     "update_index",
     "verify_index",
     "watch",

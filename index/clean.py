@@ -3,6 +3,7 @@
 import re
 import statistics
 
+from index.formats import TABLE_CELL  # a table row from the extractors is never a heading
 from index.profile import Profile, default_profile
 from index.records import Paragraph
 from index.text import CJK, CJK_PUNCT, FULL_STOPS, STOPS
@@ -35,6 +36,25 @@ _STRAY_SPACE = re.compile(
     rf"|(?<=[{CJK_PUNCT}])[ \t\u3000]+(?=\S)"
     rf"|(?<=\S)[ \t\u3000]+(?=[{CJK_PUNCT}])"
 )
+
+
+# A text is hard-wrapped when many of its long lines stop mid-sentence, as lines broken at a
+# column do; a text written a paragraph a line ends nearly all of them at a sentence's end.
+_LONG_LINE = 12
+_WRAPPED_SHARE = 0.3
+# Where a plain text is not hard-wrapped, a line of its own without a sentence's end is a heading
+# up to this long, commas and enumeration commas allowed («聚焦主业，小微企业贷款突破三千亿元»).
+_MAX_LONG_HEADING_CHARS = 40
+
+
+def is_hard_wrapped(raw: str) -> bool:
+    """Whether a plain text's lines were broken at a column (PDF output) rather than written a
+    paragraph a line: the share of its long lines that stop mid-sentence."""
+    long = [line.strip() for line in raw.splitlines() if line_width(line.strip()) >= _LONG_LINE]
+    if not long:
+        return True
+    stopped = sum(1 for line in long if not line.endswith(_CLAUSE_END))
+    return stopped / len(long) >= _WRAPPED_SHARE
 
 
 def line_width(line: str) -> float:
@@ -91,12 +111,16 @@ def _lines(raw: str, profile: Profile) -> list[str]:
     raw = profile.page_marker.sub(lambda m: f"\n{m.group(0)}\n", raw)
     raw = profile.trailing_credit.sub("\n", raw)
     lines = [line.strip() for line in raw.split("\n") if line.strip()]
-    return [part for line in lines for part in _split_glued_credit(line, profile)]
+    return [part for line in lines for part in _split_glued(line, profile)]
 
 
-def _split_glued_credit(line: str, profile: Profile) -> list[str]:
-    glued = profile.glued_credit.match(line)
-    return [glued.group(1), line[glued.end() :].strip()] if glued else [line]
+def _split_glued(line: str, profile: Profile) -> list[str]:
+    """A credit glued to the text after it, or a story's lead (本报讯（记者 …）) before its first
+    sentence, on a line of its own."""
+    glued = profile.glued_credit.match(line) or profile.lead.match(line)
+    if glued is None or glued.end() == len(line):
+        return [line]
+    return [line[: glued.end()].strip(), line[glued.end() :].strip()]
 
 
 def _paragraph_blocks(lines: list[str], profile: Profile) -> list[tuple[list[str], bool]]:
@@ -140,13 +164,23 @@ def _paragraph_blocks(lines: list[str], profile: Profile) -> list[tuple[list[str
 
 
 def _is_heading_line(line: str, profile: Profile) -> bool:
+    """A line that is a paragraph by itself (not hard-wrapped text) is a heading when it is short
+    and no sentence: a long headline's commas are allowed, a table row and a credit are not."""
     alone = _stands_alone(line, [], profile)
-    return _looks_like_heading(line) if alone is None else alone
+    if alone is not None:
+        return alone
+    # A colon inside is a sentence's (他说：…), except in a numbered title («一、事前：把好准入关»).
+    colon = "" if profile.numbered_section.match(line) else "：:"
+    return (
+        len(line) <= _MAX_LONG_HEADING_CHARS
+        and not line.endswith(_CLAUSE_END)
+        and not re.search(rf"[{FULL_STOPS}；;{colon}]|{TABLE_CELL}", line)
+    )
 
 
 def _stands_alone(line: str, current: list[str], profile: Profile) -> bool | None:
     """Whether a line that is a paragraph by its form alone is a heading; None for other lines."""
-    if profile.is_page_marker(line) or profile.is_furniture(line):
+    if profile.is_page_marker(line) or profile.is_furniture(line) or profile.is_lead(line):
         return False
     if profile.is_contents_marker(line) or is_markdown_heading(line):
         return True

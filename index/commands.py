@@ -28,6 +28,7 @@ from index import (
     verify_index,
     watch,
 )
+from index.issue import Issue, issues_by_date, sidecar_name
 
 # Raised for something the user can fix: printed as one line, exit 1 (`cli.main`).
 ERRORS = (IndexBusy, IndexMissing, IndexWriteError, LoadError, FileNotFoundError, ValueError)
@@ -156,8 +157,11 @@ def status(wiring: Wiring, settings: Settings, as_json: bool) -> int:
     print(f"切分：每段 {manifest.chunk_size} 字，重叠 {manifest.chunk_overlap} 字")
     for _, label, value in extras:
         print(f"{label}：{value}")
-    for name, entry in manifest.documents.items():
-        print(f"  {name}  {entry.chunks} 段  sha256 {entry.id[:12]}")
+    print("期次（按日期）：")
+    for name, entry in issues_by_date(manifest):
+        issue = Issue(number=entry.issue, date=entry.date)
+        known = issue.label if issue.known else f"期次未能识别（可在旁边放 {sidecar_name(name)} 注明）"
+        print(f"  {known}  {name}  {entry.articles} 篇文章  {entry.chunks} 段  sha256 {entry.id[:12]}")
     for name in manifest.skipped:
         print(f"  {name}  （无法读取，已跳过）")
     return 0

@@ -115,6 +115,39 @@ _SAMPLE = 100_000
 _MAX_MISPLACED_ZEROS = 0.1
 
 
+TABLE_CELL = "｜"  # between the cells of a table row, as its passage reads
+TABLE_HEADER = "："  # between a column's header and the cell under it
+UNTITLED_TABLE = "表格"  # the title a table without one gets, so that its rows are cited to it
+_MAX_TABLE_TITLE = 40
+
+
+def table_rows(grid: list[list[str]], before: str = "", caption: str = "") -> list[str]:
+    """A table as paragraphs: its title, then one per row, each cell under its column's header
+    and the row's label first («养老金个人账户（万户）｜2020年末：1308｜2021年末：1502»), so that a
+    row read alone still says what each figure is. The first row is the header. The title is its
+    caption, else the paragraph above it when that reads like one (表1 …, then not repeated), else
+    «表格»; it always starts with 表, which is how a citation knows a table."""
+    rows = [row for row in grid if any(row)]
+    if not rows:
+        return []
+    header, body = (rows[0], rows[1:]) if len(rows) > 1 else ([], rows)
+    if caption:
+        title = [f"## {caption}" if caption.startswith("表") else f"## 表：{caption}"]
+    elif before.lstrip("# ").startswith("表") and len(before) <= _MAX_TABLE_TITLE:
+        title = []
+    else:
+        title = [f"## {UNTITLED_TABLE}"]
+    lines = []
+    for row in body:
+        cells = [row[0]] + [
+            f"{header[i]}{TABLE_HEADER}{cell}" if i < len(header) and header[i] else cell
+            for i, cell in enumerate(row[1:], start=1)
+            if cell
+        ]
+        lines.append(TABLE_CELL.join(cell for cell in cells if cell))
+    return title + lines
+
+
 def decode_text(data: bytes, budget: Budget = NO_BUDGET) -> str:
     """Text of a plain-text file: by its BOM; BOM-less UTF-16 when it holds NULs; else UTF-8,
     else GB18030, the superset of GBK that older files use."""
@@ -454,8 +487,9 @@ def _page_text(chars: list[dict]) -> str:
     return PARAGRAPH_SEP.join(_paragraphs(_reading_order(segs)))
 
 
-def _pdf_pages(data: bytes) -> Iterator[list[dict]]:
-    """Characters of each page in turn; every parser failure becomes a FormatError."""
+def _pdf_pages(data: bytes) -> Iterator[tuple[list[dict], list[list[str]]]]:
+    """Characters of each page in turn, outside its ruled tables, and the rows of those tables
+    (`table_rows`); every parser failure becomes a FormatError."""
     # Imported here: loading pdfminer costs time that .docx/HTML-only runs need not pay.
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
@@ -463,9 +497,11 @@ def _pdf_pages(data: bytes) -> Iterator[list[dict]]:
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             for page in pdf.pages:
-                chars = page.chars
+                tables = page.find_tables()  # ruled tables only: a table's lines say where it is
+                chars = [c for c in page.chars if not any(_inside(c, t.bbox) for t in tables)]
+                rows = [table_rows([[_cell(c) for c in row] for row in t.extract()]) for t in tables]
                 page.close()  # its layout objects are not needed once the characters are out
-                yield chars
+                yield chars, [r for r in rows if r]
     except Exception as exc:  # noqa: BLE001 — pdfminer raises many unrelated types on bad input
         cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
         if isinstance(cause, PDFPasswordIncorrect):
@@ -473,6 +509,15 @@ def _pdf_pages(data: bytes) -> Iterator[list[dict]]:
         if isinstance(cause, PDFEncryptionError):
             raise FormatError(f"PDF 的加密方式不受支持（{cause}）") from exc
         raise FormatError(f"PDF 解析失败（{type(cause).__name__}）") from exc
+
+
+def _inside(char: dict, box: tuple[float, float, float, float]) -> bool:
+    x0, top, x1, bottom = box
+    return x0 <= (char["x0"] + char["x1"]) / 2 <= x1 and top <= (char["top"] + char["bottom"]) / 2 <= bottom
+
+
+def _cell(text: str | None) -> str:
+    return collapse_spaces(text or "").strip()
 
 
 def pdf_text(data: bytes, budget: Budget = NO_BUDGET) -> str:
@@ -485,12 +530,14 @@ def pdf_text(data: bytes, budget: Budget = NO_BUDGET) -> str:
 
     texts: list[str] = []
     glyphs = unmapped = extracted = 0
-    for page in _pdf_pages(data):
+    for page, tables in _pdf_pages(data):
         visible = [c for c in page if c["text"].strip()]
-        glyphs += len(visible)
+        glyphs += len(visible) + sum(map(len, tables))
         unmapped += sum(1 for c in visible if c["text"].startswith("(cid:"))
-        # A few unmapped glyphs (symbols, dingbats) would only add noise.
-        texts.append(_page_text([c for c in page if not c["text"].startswith("(cid:")]))
+        # A few unmapped glyphs (symbols, dingbats) would only add noise. A table's rows follow
+        # the page's running text: where it stood among the columns is not kept.
+        text = _page_text([c for c in page if not c["text"].startswith("(cid:")])
+        texts.append(PARAGRAPH_SEP.join([text] * bool(text) + ["\n\n".join(rows) for rows in tables]))
         extracted += len(texts[-1])
         budget.check(extracted)  # page by page: a 5,000-page file stops at its limit
     if not texts:
@@ -526,6 +573,10 @@ _MAX_DEPTH = 1000  # tables in tables in text boxes stay under ~100 levels; each
 _MAX_TOKEN = 4 * 2**20
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _DEFAULT_PART = "word/document.xml"
+_STYLES_PART = "word/styles.xml"
+_MAX_STYLES_BYTES = 8 * 2**20  # a styles part is tens of KB
+_HEADING_STYLE = re.compile(r"(?:heading|标题)\s*(\d)|title|标题")
+_MAX_BOLD_TITLE = 40  # a bold paragraph longer than a headline is emphasis, not a title
 # Elements of a run that stand for a character; text itself is in w:t.
 _RUN_MARKS = {"tab": "\t", "br": "\n", "cr": "\n", "noBreakHyphen": "-"}
 
@@ -613,14 +664,21 @@ def _main_part(zf: zipfile.ZipFile, archive: _CountedBytes) -> str:
         if attrs.get("Type", "").endswith("/officeDocument"):
             targets.append(attrs.get("Target", _DEFAULT_PART))
 
-    parser = expat.ParserCreate(namespace_separator="}")
-    parser.StartElementHandler = relationship
-    parser.StartDoctypeDeclHandler = _refuse_doctype
-    try:
-        parser.Parse(b"".join(_inflate(zf, archive, info, _MAX_RELS_BYTES)), True)
-    except expat.ExpatError:
+    if not _parse_part(zf, archive, info, _MAX_RELS_BYTES, relationship):
         return _DEFAULT_PART
     return targets[0].lstrip("/") if targets else _DEFAULT_PART
+
+
+def _parse_part(zf: zipfile.ZipFile, archive: _CountedBytes, info: zipfile.ZipInfo, max_bytes: int, start) -> bool:
+    """Feed a small part's start tags to `start`; False when its XML is broken."""
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = _refuse_doctype
+    try:
+        parser.Parse(b"".join(_inflate(zf, archive, info, max_bytes)), True)
+    except expat.ExpatError:
+        return False
+    return True
 
 
 def _paragraph_text(raw: str) -> str:
@@ -630,17 +688,25 @@ def _paragraph_text(raw: str) -> str:
 
 class _WordText:
     """Text of WordprocessingML from expat's callbacks: paragraphs and table cells in document
-    order, each cell one block; tabs and breaks kept; not deleted text or field codes.
+    order; tabs and breaks kept; not deleted text or field codes. A heading (a Heading or Title
+    style, by `headings`: style id → level) or a short paragraph all in bold comes out as a
+    Markdown heading («# …», «## …»); the outermost tables come out row by row (`table_rows`).
 
     No tree is built: a paragraph's text is kept as it arrives and everything else is forgotten
     at its end tag, so memory follows the text read so far, not the size of the XML.
     """
 
-    def __init__(self):
+    def __init__(self, headings: dict[str, int] | None = None):
+        self.headings = headings or {}
         self.blocks: list[str] = []
         self.cells: list[list[str]] = []  # blocks of the table cells open outside a paragraph
+        self.rows: list[list[str]] | None = None  # the outermost table's rows so far
+        self.table_depth = 0
         self.para: list[str] | None = None  # text of the open (outermost) paragraph
         self.para_depth = 0
+        self.level = 0  # the open paragraph's heading level by its style; 0 for body text
+        self.plain = 0  # characters of the open paragraph outside bold runs
+        self.bold = False  # whether the open run is bold
         self.text_depth = 0  # depth of the open w:t; 0 when none
         self.skip_depth = 0  # depth of the element whose content is ignored; 0 when none
         self.depth = 0
@@ -651,22 +717,40 @@ class _WordText:
         if self.depth > _MAX_DEPTH:
             raise FormatError(f"Word 文件结构异常（元素嵌套超过 {_MAX_DEPTH:,} 层）")
         if self.skip_depth or self.text_depth:
+            if self.para is not None and self.skip_depth:
+                self._property(_local(name), attrs)
             return
         local = _local(name)
         if local == "Fallback" or local.endswith("Pr"):
-            # mc:Fallback repeats a text box for old readers; *Pr are properties (tab stops, sections).
+            # mc:Fallback repeats a text box for old readers; *Pr are properties (tab stops,
+            # sections): only the style and the bold of a paragraph's are looked at.
             self.skip_depth = self.depth
         elif self.para is None:
             if local == "p":
-                self.para, self.para_depth = [], self.depth
+                self.para, self.para_depth, self.level, self.plain = [], self.depth, 0, 0
+            elif local == "tbl":
+                self.table_depth += 1
+                if self.table_depth == 1:
+                    self.rows = []
+            elif local == "tr" and self.table_depth == 1:
+                self.rows.append([])
             elif local == "tc":
                 self.cells.append([])
+        elif local == "r":
+            self.bold = False
         elif local == "t":
             self.text_depth = self.depth
         elif local in _RUN_MARKS:
             self.para.append(_RUN_MARKS[local])
-        # Everything else (runs, hyperlinks, insertions, text boxes inside the paragraph, tables
-        # and sdt around paragraphs) is only looked through.
+        # Everything else (hyperlinks, insertions, text boxes inside the paragraph, sdt around
+        # paragraphs) is only looked through.
+
+    def _property(self, local: str, attrs) -> None:
+        value = next((v for k, v in attrs.items() if _local(k) == "val"), None)
+        if local == "pStyle":
+            self.level = self.headings.get(value or "", 0)
+        elif local == "b":
+            self.bold = value not in ("0", "false", "off")
 
     def end(self, name: str) -> None:
         depth = self.depth
@@ -678,15 +762,34 @@ class _WordText:
                 self.text_depth = 0
         elif self.para is not None:
             if depth == self.para_depth:
-                self._add(_paragraph_text("".join(self.para)))
+                self._add(self._paragraph())
                 self.para = None
         elif _local(name) == "tc":
-            self._add("\n".join(b for b in self.cells.pop() if b))
+            cell = "\n".join(b for b in self.cells.pop() if b)
+            if self.table_depth == 1 and not self.cells:
+                self.rows[-1].append(collapse_spaces(cell).strip())
+            else:
+                self._add(cell)
+        elif _local(name) == "tbl":
+            self.table_depth -= 1
+            if self.table_depth == 0:
+                for row in table_rows(self.rows, self.blocks[-1] if self.blocks else ""):
+                    self._add(row)
+                self.rows = None
 
     def data(self, text: str) -> None:
         if self.text_depth and self.depth == self.text_depth:
             self.para.append(text)
             self.chars += len(text)
+            if not self.bold:
+                self.plain += len(text.strip())
+
+    def _paragraph(self) -> str:
+        text = _paragraph_text("".join(self.para))
+        bold_title = not self.plain and 0 < len(text) <= _MAX_BOLD_TITLE and "\n" not in text
+        level = self.level or (2 if bold_title else 0)
+        # In a table a bold cell is its header, not a title.
+        return f"{'#' * level} {text}" if level and text and not self.cells else text
 
     def _add(self, block: str) -> None:
         (self.cells[-1] if self.cells else self.blocks).append(block)
@@ -697,9 +800,9 @@ def _refuse_doctype(*_) -> None:
     raise FormatError("Word 文件结构异常（含有 DTD 声明）")
 
 
-def _word_text(blocks: Iterator[bytes], part: str, budget: Budget) -> str:
+def _word_text(blocks: Iterator[bytes], part: str, budget: Budget, headings: dict[str, int]) -> str:
     """Parse the main part as it inflates, charging its text to the budget block by block."""
-    reader = _WordText()
+    reader = _WordText(headings)
     parser = expat.ParserCreate(namespace_separator="}")
     parser.buffer_text = True
     parser.StartElementHandler = reader.start
@@ -736,8 +839,31 @@ def docx_text(data: bytes, budget: Budget = NO_BUDGET) -> str:
             info = zf.getinfo(part)
         except KeyError as exc:
             raise FormatError(f"不是有效的 Word（.docx）文件：压缩包中没有 {part}") from exc
-        text = _word_text(_inflate(zf, archive, info, _MAX_XML_BYTES), part, budget)
+        text = _word_text(_inflate(zf, archive, info, _MAX_XML_BYTES), part, budget, _heading_styles(zf, archive))
     return _finished(text, budget, "Word 文件中没有文字")
+
+
+def _heading_styles(zf: zipfile.ZipFile, archive: _CountedBytes) -> dict[str, int]:
+    """Heading level by style id, from word/styles.xml: Title and Heading 1 are 1, Heading n is n.
+    A style's id is the author's or the locale's (Heading1, 1, 标题1); its name is not."""
+    levels: dict[str, int] = {}
+    current: list[str] = []
+
+    def start(name: str, attrs: dict) -> None:
+        local = _local(name)
+        values = {_local(k): v for k, v in attrs.items()}
+        if local == "style":
+            current[:] = [values.get("styleId", "")]
+        elif local == "name" and current:
+            found = _HEADING_STYLE.fullmatch(values.get("val", "").strip().lower())
+            if found:
+                levels[current[0]] = int(found.group(1) or 1)
+
+    try:
+        info = zf.getinfo(_STYLES_PART)
+    except KeyError:
+        return levels
+    return levels if _parse_part(zf, archive, info, _MAX_STYLES_BYTES, start) else {}
 
 
 # ---------------------------------------------------------------------------
@@ -751,6 +877,7 @@ _BLOCK = {
     "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "main", "header", "footer",
     "aside", "blockquote", "pre", "figure", "figcaption", "address", "hr", "body", "form",
 }
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
 _BR = "\x00"  # marks <br> while source newlines are still plain whitespace
@@ -788,7 +915,8 @@ def _decode_html(data: bytes) -> str:
 
 
 class _TextParser(HTMLParser):
-    """Collects text, starting a new paragraph at every block boundary."""
+    """Collects text, starting a new paragraph at every block boundary; h1–h6 come out as Markdown
+    headings (h1 «# …», the others «## …»), the outermost tables row by row (`table_rows`)."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -797,6 +925,10 @@ class _TextParser(HTMLParser):
         self.skip: list[str] = []  # open elements whose content is dropped
         self.kept = 0  # characters in blocks
         self.pending = 0  # characters in buf, not yet a block
+        self.heading = ""  # the Markdown mark of the open h1–h6
+        self.tables = 0  # how many tables are open
+        self.rows: list[list[str]] = []  # the outermost table's rows so far
+        self.caption: list[str] = []  # its caption's text, when it has one
 
     def handle_starttag(self, tag, attrs):
         if self.skip:
@@ -808,13 +940,21 @@ class _TextParser(HTMLParser):
         elif tag == "br":
             self.buf.append(_BR)
         elif tag in _BLOCK:
-            self.flush()
+            self._boundary(tag)
+            if tag in _HEADINGS:
+                self.heading = "#" if tag == "h1" else "##"
+            elif tag == "table":
+                self.tables += 1
+                if self.tables == 1:
+                    self.rows, self.caption = [], []
+            elif tag == "tr" and self.tables == 1:
+                self.rows.append([])
 
     def handle_startendtag(self, tag, attrs):
         if tag == "br" and not self.skip:
             self.buf.append(_BR)
         elif tag in _BLOCK and not self.skip:
-            self.flush()
+            self._boundary(tag)
 
     def handle_endtag(self, tag):
         if self.skip:
@@ -822,7 +962,32 @@ class _TextParser(HTMLParser):
                 self.skip.pop()
             return
         if tag in _BLOCK:
-            self.flush()
+            self._boundary(tag, end=True)
+            if tag == "table" and self.tables:
+                self.tables -= 1
+                if self.tables == 0:
+                    before = self.blocks[-1] if self.blocks else ""
+                    for row in table_rows(self.rows, before, "".join(self.caption)):
+                        self.blocks.append(row)
+                        self.kept += len(row)
+
+    def _boundary(self, tag: str, end: bool = False) -> None:
+        """A block starts or ends: what was read so far is a paragraph, or a cell of the outermost
+        table, or its caption."""
+        if self.tables == 1 and tag in ("td", "th", "caption") and end:
+            text = _squeeze("".join(self.buf).replace(_BR, " "))
+            self.buf.clear()
+            self.pending = 0
+            if tag == "caption":
+                self.caption.append(text)
+            elif self.rows:
+                self.rows[-1].append(text)
+            return
+        if self.tables == 1 and self.rows and tag not in ("table", "tr", "td", "th"):
+            return  # blocks inside a cell (p, div) stay in the cell's text
+        self.flush()
+        if end and tag in _HEADINGS:
+            self.heading = ""
 
     def handle_data(self, data):
         if not self.skip:
@@ -843,6 +1008,7 @@ class _TextParser(HTMLParser):
             lines = [_squeeze(line) for line in chunk.split(_BR)]
             para = "\n".join(line for line in lines if line)
             if para:
+                para = f"{self.heading} {para}" if self.heading else para
                 self.blocks.append(para)
                 self.kept += len(para)
 

@@ -14,16 +14,18 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.clean import clean
+from index.clean import clean, is_hard_wrapped
 from index.config import Settings
 from index.files import sha256_bytes
 from index.formats import EXTRACTORS, TEXT_SUFFIXES, Budget, FormatError
-from index.profile import Profile
+from index.issue import SidecarError, identify, sidecar_name
+from index.profile import Profile, default_profile
 from index.records import Document
 from index.structure import articles
 
 SUPPORTED_SUFFIXES = tuple(EXTRACTORS)
 _READ_BLOCK = 1 << 20
+_MAX_SIDECAR_BYTES = 64 * 2**10  # a few keys: anything larger is not a sidecar
 
 
 class LoadError(Exception):
@@ -167,8 +169,24 @@ def _is_link(name: str, folder: int) -> bool:
         return False
 
 
-def file_id(data: bytes) -> str:
-    return sha256_bytes(data)
+def read_sidecar(path: Path, docs_dir: Path) -> bytes | None:
+    """The bytes of the document's sidecar (NAME.meta.toml beside it, index/issue.py), None when it
+    has none; read as carefully as a document (LoadError for a link or one too large)."""
+    sidecar = docs_dir / sidecar_name(path.relative_to(docs_dir).as_posix())
+    try:
+        return read_file(sidecar, docs_dir, Limits(max_bytes=_MAX_SIDECAR_BYTES))
+    except FileNotFoundError:
+        return None
+    except LoadError as e:
+        raise LoadError(path, f"说明文件 {sidecar.name} {e.reason}") from e
+    except OSError as e:
+        raise LoadError(path, f"无法读取说明文件 {sidecar.name}（{e.strerror or e}）") from e
+
+
+def file_id(data: bytes, sidecar: bytes | None = None) -> str:
+    """What names a document's content: its bytes, and its sidecar's when it has one (a new sidecar
+    re-reads that document alone)."""
+    return sha256_bytes(data if sidecar is None else data + b"\0" + sidecar)
 
 
 def load_document(path: Path, docs_dir: Path, limits: Limits = NO_LIMITS, profile: Profile | None = None) -> Document:
@@ -177,15 +195,22 @@ def load_document(path: Path, docs_dir: Path, limits: Limits = NO_LIMITS, profil
         data = read_file(path, docs_dir, limits)
     except OSError as e:
         raise LoadError(path, f"无法读取文件（{e.strerror or e}）") from e
-    return parse_document(data, path, docs_dir, limits, profile)
+    return parse_document(data, path, docs_dir, limits, profile, read_sidecar(path, docs_dir))
 
 
 def parse_document(
-    data: bytes, path: Path, docs_dir: Path, limits: Limits = NO_LIMITS, profile: Profile | None = None
+    data: bytes,
+    path: Path,
+    docs_dir: Path,
+    limits: Limits = NO_LIMITS,
+    profile: Profile | None = None,
+    sidecar: bytes | None = None,
 ) -> Document:
     """A file's bytes, already read, as a Document; `path` names it and chooses the format, `profile`
-    the newsletter's conventions (the packaged one if None). Extraction, cleaning and reading the
-    articles share one budget of characters and seconds."""
+    the newsletter's conventions (the packaged one if None), `sidecar` the bytes of its
+    NAME.meta.toml if it has one. Extraction, cleaning and reading the articles share one budget
+    of characters and seconds."""
+    profile = profile or default_profile()
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(path, f"不支持的文件类型 {path.suffix or '（无扩展名）'}；支持 {' '.join(SUPPORTED_SUFFIXES)}")
@@ -193,19 +218,17 @@ def parse_document(
     budget = limits.budget()
     try:
         raw = EXTRACTORS[suffix](data, budget)
-        text, paragraphs = clean(raw, hard_wrapped=suffix in TEXT_SUFFIXES, profile=profile)
+        text, paragraphs = clean(raw, hard_wrapped=suffix in TEXT_SUFFIXES and is_hard_wrapped(raw), profile=profile)
         found = articles(paragraphs, profile)
         budget.check(len(text))  # the time cleaning and structure took counts too
+        name = path.relative_to(docs_dir).as_posix()
+        issue = identify([p.text for p in paragraphs], name, sidecar, profile)
     except FormatError as e:
         raise LoadError(path, str(e)) from e
+    except SidecarError as e:
+        raise LoadError(path, f"{sidecar_name(path.name)}：{e}") from e
     if not paragraphs:
         raise LoadError(path, "文件没有可索引的文字内容")
     if not any(article.body for article in found):
         raise LoadError(path, "文件只有标题，没有可索引的正文")
-    return Document(
-        id=file_id(data),
-        name=path.relative_to(docs_dir).as_posix(),
-        text=text,
-        paragraphs=paragraphs,
-        articles=found,
-    )
+    return Document(id=file_id(data, sidecar), name=name, text=text, paragraphs=paragraphs, articles=found, issue=issue)

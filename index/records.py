@@ -10,7 +10,12 @@ from typing import Protocol
 import numpy as np
 
 from index.files import sha256_bytes
+from index.issue import Issue
 from index.profile import default_profile
+
+
+# How a table's title starts when the table had none of its own to give (index/formats.py).
+TABLE_PREFIX = "表"
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class Document:
     text: str  # cleaned text; chunk spans index into it
     paragraphs: tuple[Paragraph, ...]
     articles: tuple[Article, ...] = ()
+    issue: Issue = Issue()  # its number and date, where they could be read (index/issue.py)
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,13 @@ class Chunk:
     byline: str = ""
     kind: str = "article"  # the article's kind: "article", "contents" or "caption"
     page: str = ""
+    issue: str = ""  # the issue's number, 2021年第11期 ("" when it could not be read)
+    date: str = ""  # the issue's date, 2021-11-15
+
+    @property
+    def issue_label(self) -> str:
+        """The issue as a citation names it: 2021年第11期（11月15日）, else the file's name."""
+        return Issue(number=self.issue, date=self.date).label or PurePosixPath(self.doc_name).stem
 
     @property
     def search_text(self) -> str:
@@ -78,14 +91,25 @@ class Chunk:
 
     @property
     def citation_label(self) -> str:
-        """How a citation names its source: 《headline》· 工行通讯 issue. The publication's name is the
-        packaged profile's: a chunk does not carry one of its own (issue identity is issue 19's)."""
-        source = f"{default_profile().name} {PurePosixPath(self.doc_name).stem}"
-        if not self.headline:
-            return source
+        """How a citation names its source: 《headline》· 工行通讯 2021年第11期（11月15日）· 第2版, and
+        the table a row is from. The publication's name is the packaged profile's: a chunk does
+        not carry one of its own."""
+        parts = [self.source_label, self.page]
+        if self.section.startswith(TABLE_PREFIX):
+            parts.append(self.section)
+        if self.headline:
+            parts.insert(0, f"《{self.headline}》{self.caption_mark}")
+        return "· ".join(part for part in parts if part)
+
+    @property
+    def source_label(self) -> str:
+        """The publication and the issue: 工行通讯 2021年第11期（11月15日）."""
+        return f"{default_profile().name} {self.issue_label}"
+
+    @property
+    def caption_mark(self) -> str:
         # A caption's headline is taken from its own text; say so rather than pass it off as a title.
-        marker = "（图片说明）" if self.kind == "caption" else ""
-        return f"《{self.headline}》{marker}· {source}"
+        return "（图片说明）" if self.kind == "caption" else ""
 
 
 # The document's name lives in the manifest, not in its segment, so a renamed file keeps its segment.
@@ -112,6 +136,9 @@ class DocumentEntry:
     id: str  # sha256 of the file's bytes, which also names its segment
     chunks: int
     checksums: dict[str, str] = field(default_factory=dict)  # sha256 of each segment part (Segment.checksums)
+    issue: str = ""  # the issue it is, 2021年第11期, and its date, 2021-11-15 ("" when unread: index/issue.py)
+    date: str = ""
+    articles: int = 0  # how many articles it was read as
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ def split_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[C
                 byline=article.byline,
                 kind=article.kind,
                 page=article.page,
+                issue=doc.issue.number,
+                date=doc.issue.date,
             )
         )
     return chunks

@@ -34,14 +34,15 @@ from dataclasses import dataclass, field
 from itertools import takewhile
 
 from index.clean import is_markdown_heading, is_subtitle, is_title
+from index.formats import TABLE_CELL
 from index.profile import Profile, default_profile
 from index.records import Article, Paragraph
 from index.text import FULL_STOPS, char_bigrams, squash
 
 ARTICLE, CONTENTS, CAPTION = "article", "contents", "caption"
 
-_BODY, _HEAD, _SUB, _BYLINE, _MARKER, _CONTENTS, _FURNITURE = (
-    "body", "head", "sub", "byline", "marker", "contents", "furniture"
+_BODY, _HEAD, _SUB, _BYLINE, _MARKER, _CONTENTS, _FURNITURE, _LEAD = (
+    "body", "head", "sub", "byline", "marker", "contents", "furniture", "lead"
 )
 _HEADS = (_HEAD, _SUB)
 # Cosine of character-bigram counts above which the run after a heading continues the same story:
@@ -60,21 +61,25 @@ def articles(paragraphs: tuple[Paragraph, ...], profile: Profile | None = None) 
     """The articles of a cleaned document, in the order of the text; `profile`: the newsletter's
     conventions (index/profile.py), the packaged one if none is given."""
     profile = profile or default_profile()
-    roles = [_role(p, profile) for p in paragraphs]
+    roles = [_role(p, profile, masthead=i < profile.masthead_lines) for i, p in enumerate(paragraphs)]
     if not paragraphs:
         return ()
-    if not {_MARKER, _BYLINE, _CONTENTS} & set(roles):
+    if not {_MARKER, _BYLINE, _CONTENTS, _LEAD} & set(roles):
         return _plain(paragraphs, roles)
     return _issue(paragraphs, roles, profile)
 
 
-def _role(p: Paragraph, profile: Profile) -> str:
+def _role(p: Paragraph, profile: Profile, masthead: bool) -> str:
     text = p.text
     if profile.is_page_marker(text):
         return _MARKER
+    if profile.is_lead(text):
+        return _LEAD
     if profile.is_byline(text):
         return _BYLINE
-    if profile.is_furniture(text):
+    # The masthead (工行通讯 / 2021年第11期 / 2021年11月15日) names the issue (index/issue.py): no
+    # one's text, like the furniture.
+    if profile.is_furniture(text) or (masthead and profile.is_masthead(text)):
         return _FURNITURE
     if profile.is_contents_marker(text):
         return _CONTENTS
@@ -93,10 +98,11 @@ def _plain(ps: tuple[Paragraph, ...], roles: list[str]) -> tuple[Article, ...]:
     elif starts[0] != 0:
         starts.insert(0, 0)
     bounds = zip(starts, starts[1:] + [len(ps)])
-    return tuple(_plain_article(ps, roles, range(a, b)) for a, b in bounds)
+    spans = ([i for i in range(a, b) if roles[i] != _FURNITURE] for a, b in bounds)
+    return tuple(_plain_article(ps, roles, span) for span in spans if span)
 
 
-def _plain_article(ps: tuple[Paragraph, ...], roles: list[str], span: range) -> Article:
+def _plain_article(ps: tuple[Paragraph, ...], roles: list[str], span: list[int]) -> Article:
     first = span[0]
     if roles[first] == _HEAD:
         # The leading heading is the headline; subtitles right under it go with it.
@@ -137,6 +143,7 @@ class _Draft:
 
     page: str
     heads: list[int] = field(default_factory=list)
+    leads: list[int] = field(default_factory=list)  # 本报讯（记者 …）: its byline, printed first
     body: list[int] = field(default_factory=list)
     last_run: list[int] = field(default_factory=list)  # the run a trailing heading is compared with
     sections: list[list[int]] = field(default_factory=list)
@@ -147,10 +154,10 @@ class _Draft:
 
 def _issue(ps: tuple[Paragraph, ...], roles: list[str], profile: Profile) -> tuple[Article, ...]:
     tokens, contents, columns = _tokens(ps, roles, profile)
-    drafts, orphans = _read(ps, roles, tokens)
+    drafts, orphans = _read(ps, roles, tokens, profile)
     for cluster in orphans:
         _adopt(ps, drafts, cluster)
-    found = contents + [_article(ps, roles, d, columns) for d in drafts]
+    found = contents + [_article(ps, roles, d, columns, profile) for d in drafts]
     return tuple(sorted(found, key=lambda a: a.start))
 
 
@@ -178,7 +185,7 @@ def _tokens(
             page = profile.page_name(ps[i].text)
         elif role != _FURNITURE:
             kind = _HEAD if role in _HEADS else role
-            if kind != _BYLINE and tokens and tokens[-1].kind == kind:
+            if kind not in (_BYLINE, _LEAD) and tokens and tokens[-1].kind == kind:
                 tokens[-1].paras.append(i)
             else:
                 tokens.append(_Token(kind, [i], page))
@@ -187,7 +194,7 @@ def _tokens(
 
 
 def _read(
-    ps: tuple[Paragraph, ...], roles: list[str], tokens: list[_Token]
+    ps: tuple[Paragraph, ...], roles: list[str], tokens: list[_Token], profile: Profile
 ) -> tuple[list[_Draft], list[list[_Token]]]:
     """Assign runs, headings and bylines to articles; return the articles and what fit nowhere."""
     drafts: list[_Draft] = []
@@ -205,9 +212,17 @@ def _read(
             orphans.append([token])
         orphaned_at = k
 
+    marked = any(_MARKDOWN_H1.match(p.text) for p in ps)
     for k, token in enumerate(tokens):
-        following = tokens[k + 1] if k + 1 < len(tokens) else None
-        if token.kind == _BODY:
+        # A lead stands between a headline and the story's first sentence: look past it.
+        following = next((t for t in tokens[k + 1 :] if t.kind != _LEAD), None)
+        if token.kind == _LEAD:
+            if current is None or current.body or current.leads:
+                current = _Draft(page=token.page)
+                drafts.append(current)
+            current.leads += token.paras
+            closed = None
+        elif token.kind == _BODY:
             if current is None:
                 current = _Draft(page=token.page)
                 drafts.append(current)
@@ -218,6 +233,10 @@ def _read(
             if current is not None:
                 current.bylines = token.paras
                 closed, current = current, None
+            elif closed is not None and _framed(ps[token.paras[0]].text, profile):
+                # A credit in brackets right under another is its second line (□ 作者 / （作者单位：…）);
+                # unframed credits in a row were moved there by extraction, one per story.
+                closed.bylines += token.paras
             else:
                 orphan(token, k)
                 closed = None
@@ -227,7 +246,17 @@ def _read(
             after = following.paras if following is not None and following.kind == _BODY else None
             before = current or closed
             units = _units(token.paras, roles)
-            cut = _cut(ps, units, before.last_run, after) if before is not None and not before.heads else 0
+            # A heading marked as the top level (Word's Heading 1, HTML's h1) opens a story.
+            opens = _MARKDOWN_H1.match(ps[units[0][0]].text) is not None
+            # Where headlines are marked so, a heading of a lower level (##) is a section.
+            lower = marked and not opens and is_markdown_heading(ps[units[0][0]].text)
+            # A numbered title (一、…) or a table's (表1 …, over its rows) is a part of the open story.
+            numbered = current is not None and bool(
+                profile.numbered_section.match(_title(ps[units[0][0]].text))
+                or (after is not None and TABLE_CELL in ps[after[0]].text)
+                or lower
+            )
+            cut = 0 if opens or numbered or before is None or before.heads else _cut(ps, units, before.last_run, after)
             back = [i for unit in units[:cut] for i in unit]
             ahead = [i for unit in units[cut:] for i in unit]
             if back:
@@ -236,7 +265,7 @@ def _read(
             if ahead:
                 if after is None:
                     orphan(_Token(_HEAD, ahead, token.page), k)
-                elif current is not None and _cohesion(ps, current.body, after) >= _SAME_STORY:
+                elif current is not None and not opens and (numbered or _cohesion(ps, current.body, after) >= _SAME_STORY):
                     current.sections.append(ahead)
                 else:
                     current = _Draft(page=token.page, heads=ahead)
@@ -297,7 +326,7 @@ def _adopt(ps: tuple[Paragraph, ...], drafts: list[_Draft], cluster: list[_Token
     home.adopted |= set(bylines) | set(heads)
 
 
-def _article(ps: tuple[Paragraph, ...], roles: list[str], d: _Draft, columns: set[str]) -> Article:
+def _article(ps: tuple[Paragraph, ...], roles: list[str], d: _Draft, columns: set[str], profile: Profile) -> Article:
     titles = [ps[i].text for i in d.heads if roles[i] != _SUB]
     column = titles.pop(0) if len(titles) > 1 and titles[0] in columns else ""
     headline = " ".join(_title(t) for t in titles)
@@ -305,11 +334,12 @@ def _article(ps: tuple[Paragraph, ...], roles: list[str], d: _Draft, columns: se
     kind = ARTICLE
     if not headline and len(d.body) == 1 and len(ps[d.body[0]].text) <= _MAX_CAPTION_CHARS:
         kind, headline = CAPTION, _caption_headline(ps[d.body[0]].text)
-    own = sorted(set(d.heads + d.body + d.bylines + [i for s in d.sections for i in s]) - d.adopted)
+    own = sorted(set(d.heads + d.leads + d.body + d.bylines + [i for s in d.sections for i in s]) - d.adopted)
+    credits = [profile.lead_credit(ps[i].text) for i in d.leads] + [profile.byline_text(ps[i].text) for i in d.bylines]
     return Article(
         headline=headline,
         kind=kind,
-        byline=" ".join(ps[i].text for i in d.bylines),
+        byline=" ".join(filter(None, credits)),
         column=column,
         sections=_sections(ps, d.sections),
         page=d.page,
@@ -393,6 +423,10 @@ def _spans(ps: tuple[Paragraph, ...], indices: list[int]) -> tuple[tuple[int, in
             spans.append((ps[i].start, _end(ps[i])))
         previous = i
     return tuple(spans)
+
+
+def _framed(text: str, profile: Profile) -> bool:
+    return profile.byline_text(text) != text.strip()
 
 
 def _end(p: Paragraph) -> int:

@@ -13,14 +13,16 @@ from qa.composers import ALIASES, COMPOSERS, make_composers
 from qa.dialogue import Reading, answer_as_typed, answers_of, earlier_turn, read, supported
 from qa.generate import ComposerUnavailable, rewrite_question
 from qa.history import Conversations, Turn, new_id, now, valid_id
+from qa.period import EVERYTHING, Scope, ScopeError, by_issue, matches, period_of, without_period
 from qa.overview import contents_answer, contents_page, example_questions, is_greeting, welcome
 from qa.records import Answer, Citation, Hit
 from qa.retrieve import ModelMismatch, RetrievalMode, Retriever
+from qa.table import table_answer
 from qa.text import char_f1
 
 __all__ = [
     "ALIASES", "COMPOSERS", "Answer", "Assistant", "Citation", "ComposerUnavailable", "Conversations", "Hit",
-    "ModelMismatch", "QuestionError", "RetrievalMode", "Turn", "answer", "char_f1", "clean_question", "new_id", "now",
+    "ModelMismatch", "QuestionError", "RetrievalMode", "Scope", "ScopeError", "Turn", "answer", "char_f1", "clean_question", "new_id", "now",
     "valid_id",
 ]
 
@@ -56,13 +58,21 @@ def _understood(reading: Reading) -> str:
     return reading.standalone if reading.rewritten else ""
 
 
-def _issue_of(earlier: Sequence, articles: dict) -> str:
-    """The document «这一期» means: the one the conversation last cited, else the newest (by file
-    name, as issues are named in order; issue identity proper is issue 19's)."""
+def _cited_last(earlier: Sequence) -> Chunk | None:
+    """The passage the conversation cited last: the issue «这一期» means."""
     for answer in reversed(answers_of(earlier)):
         if answer.citations:
-            return answer.citations[0].chunk.doc_id
-    newest = max((chunks[0] for chunks in articles.values()), key=lambda c: c.doc_name, default=None)
+            return answer.citations[0].chunk
+    return None
+
+
+def _issue_of(earlier: Sequence, articles: dict) -> str:
+    """The document «这一期» means: the one the conversation last cited, else the newest (by date,
+    then by file name, as issues are named in order)."""
+    cited = _cited_last(earlier)
+    if cited is not None:
+        return cited.doc_id
+    newest = max((chunks[0] for chunks in articles.values()), key=lambda c: (c.date, c.doc_name), default=None)
     return newest.doc_id if newest else ""
 
 
@@ -93,10 +103,12 @@ class Assistant:
         composer: str | None = None,
         earlier: Sequence = (),
         rewrite: bool = True,
+        scope: Scope = EVERYTHING,
     ) -> Answer:
         """Answer from the k passages that retrieval `mode` (dense, keyword, hybrid) finds; `earlier`
-        is the conversation so far (its `Turn`s or `Answer`s), which a follow-up leans on."""
-        *_, final = self.stream(question, k, mode, composer, earlier, rewrite)
+        is the conversation so far (its `Turn`s or `Answer`s), which a follow-up leans on; `scope`
+        the issues it may be answered from (qa/period.py)."""
+        *_, final = self.stream(question, k, mode, composer, earlier, rewrite, scope)
         return final
 
     def stream(
@@ -107,6 +119,7 @@ class Assistant:
         composer: str | None = None,
         earlier: Sequence = (),
         rewrite: bool = True,
+        scope: Scope = EVERYTHING,
     ) -> Iterator[Answer]:
         """Drafts while the composer writes (generative only), then the checked, final answer.
         A question that leans on `earlier` is answered as its standalone rewrite (qa/dialogue.py),
@@ -121,17 +134,51 @@ class Assistant:
         mode = RetrievalMode.from_str(mode or self.settings.answering.retrieval)
         writer = self.composer(composer)
         reading = self.reading(question, earlier, writer) if rewrite else Reading(question, question)
-        hits = self._current_retriever().search(reading.standalone, k or self.settings.answering.top_k, mode)
+        hits, asked = self._search(reading.standalone, k or self.settings.answering.top_k, mode, scope, earlier)
         retrieved = time.perf_counter()
-        for result in writer.compose(reading.standalone, hits):
+        for result in writer.compose(asked, hits):
             if result.draft:
                 yield replace(result, question=question, understood=_understood(reading))
+        # A question that names a table's row and column is answered by that cell, whoever composes.
+        result = table_answer(reading.standalone, hits) or result
         if reading.rewritten and not supported(reading, result, self.settings.profile, self._article):
             result = answer_as_typed(reading, writer, hits, self.settings.profile, self._article)
+        if asked == reading.standalone and writer.name != "generative":
+            # No period named: where issues give the same measure differently, say each one's.
+            result = by_issue(result, hits, lambda some: list(writer.compose(asked, some))[-1])
         result = replace(result, question=question, understood=_understood(reading), version=writer.version)
         result = replace(result, warnings=notes + result.warnings)
         result.timings.update(retrieve=retrieved - started, compose=time.perf_counter() - retrieved)
         yield result
+
+    def _search(
+        self, question: str, k: int, mode: RetrievalMode, scope: Scope, earlier: Sequence
+    ) -> tuple[list[Hit], str]:
+        """Retrieval within `scope`, and within the issue or the period the question names: 最新一期
+        and 上一期 restrict it to that issue, a year (2020年, 今年) puts that year's passages first.
+        With the hits, the question the composer is to answer from them: less its period when
+        retrieval has taken care of it."""
+        retriever = self._current_retriever()
+        cited = _cited_last(earlier)
+        period = period_of(question, self.issue_dates(), cited.date if cited is not None else "")
+        if period.issue:
+            admits = lambda chunk: chunk.date == period.issue and scope.admits(chunk)  # noqa: E731
+        else:
+            admits = scope.admits if scope else None
+        prefers = (lambda chunk: matches(period, chunk)) if period.year is not None else None
+        hits = retriever.search(question, k, mode, admits, prefers)
+        handled = period.issue or (hits and prefers and prefers(hits[0].chunk))
+        return hits, without_period(question) if handled else question
+
+    def issues(self) -> list[str]:
+        """The issues the current index holds, as citations name them, newest first: what the chat
+        offers to restrict a question to (`Scope.issue` takes these)."""
+        firsts = sorted((chunks[0] for chunks in self.articles().values()), key=lambda c: (c.date, c.doc_name), reverse=True)
+        return list(dict.fromkeys(c.issue_label for c in firsts))
+
+    def issue_dates(self) -> list[str]:
+        """The dates of the issues the current index holds (those it could read)."""
+        return sorted({chunks[0].date for chunks in self.articles().values() if chunks[0].date})
 
     def reading(self, question: str, earlier: Sequence = (), writer=None) -> Reading:
         """How `question` is meant after `earlier`: the language model's rewrite when the generative

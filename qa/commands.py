@@ -1,5 +1,6 @@
 """The qa stage's commands: `qa ask`, `qa chat` and `qa reader train`; and the reader's line in `qa index status`."""
 
+import functools
 import json
 import sys
 from dataclasses import asdict
@@ -11,7 +12,7 @@ from index import Settings, ensure_index
 from index.commands import Wiring, index_options, json_option
 from qa import (
     ALIASES, COMPOSERS, Answer, Assistant, ComposerUnavailable, Conversations, ModelMismatch, QuestionError, RetrievalMode,
-    Turn, new_id, now,
+    Scope, Turn, new_id, now,
 )
 from qa.composers import ReaderComposer
 from qa.reader import ReaderUnavailable
@@ -29,6 +30,19 @@ MODES = ", ".join(m.value for m in RetrievalMode)
 mode_option = click.option("--mode", envvar="QA_RETRIEVAL", help=f"retrieval: {MODES} (default: $QA_RETRIEVAL or hybrid)")
 
 
+def scope_options(command):
+    """--issue, --since and --until, handed to the command as one `scope` (qa/period.py)."""
+
+    @click.option("--issue", default="", metavar="期次", help="only this issue: 2021年第11期, its date 2021-11-15 or its file name")
+    @click.option("--since", default="", metavar="DATE", help="only issues from this date on: 2021-11-15, 2021-11 or 2021")
+    @click.option("--until", default="", metavar="DATE", help="only issues up to this date: 2021-11-15, 2021-11 or 2021")
+    @functools.wraps(command)
+    def with_scope(*args, issue: str, since: str, until: str, **kwargs):
+        return command(*args, scope=Scope.of(issue, since, until), **kwargs)
+
+    return with_scope
+
+
 composer_option = click.option("--composer", type=click.Choice(COMPOSER_NAMES), envvar="QA_COMPOSER",
                                help="default: $QA_COMPOSER or rules")
 
@@ -42,15 +56,16 @@ composer_option = click.option("--composer", type=click.Choice(COMPOSER_NAMES), 
 @click.option("--conversation", "conversation", metavar="ID",
               help="continue this stored conversation (the chat's, or qa chat's): the question may lean on it, and is added to it")
 @click.option("--as-typed", is_flag=True, help="answer the question exactly as typed, never as a rewritten follow-up")
+@scope_options
 @index_options
 def ask(wiring: Wiring, settings: Settings, question: str, as_json: bool, k: int | None, mode: str | None,
-        composer: str | None, conversation: str | None, as_typed: bool) -> int:
+        composer: str | None, conversation: str | None, as_typed: bool, scope: Scope) -> int:
     """answer one question with citations"""
     assistant = Assistant(settings, wiring.make_embedder(settings))
     store = Conversations(settings.history_dir)
     earlier = _stored(store, conversation) if conversation else []
     result = None
-    for result in assistant.stream(question, k, mode, composer, earlier, rewrite=not as_typed):
+    for result in assistant.stream(question, k, mode, composer, earlier, rewrite=not as_typed, scope=scope):
         if result.draft and not as_json:  # the generative composer's words as they come
             print(f"\r{result.text}", end="", file=sys.stderr, flush=True)
     if result.composer == "generative" and not as_json:
@@ -66,9 +81,10 @@ def ask(wiring: Wiring, settings: Settings, question: str, as_json: bool, k: int
 @mode_option
 @composer_option
 @click.option("--conversation", "conversation", metavar="ID", help="continue this stored conversation")
+@scope_options
 @index_options
 def chat(wiring: Wiring, settings: Settings, k: int | None, mode: str | None, composer: str | None,
-         conversation: str | None) -> int:
+         conversation: str | None, scope: Scope) -> int:
     """a conversation in the terminal: follow-up questions, citations, line editing and history"""
     embedder = wiring.make_embedder(settings)
     ensure_index(settings, embedder, progress=True)  # as `qa serve` does: a first run indexes the documents
@@ -79,6 +95,8 @@ def chat(wiring: Wiring, settings: Settings, k: int | None, mode: str | None, co
     _line_editing(settings.home / "chat-history.txt")
     print(f"《{settings.profile.name}》问答 · 对话 {conversation}（可用 qa ask --conversation {conversation} 继续）")
     print(f"直接输入问题；{AS_TYPED} 按原话重问上一个问题，{NEW} 开始新对话，{QUIT} 或 Ctrl-D 退出。")
+    if scope:
+        print(f"只在这些期次中查找：{scope.label}")
     while (line := _read_line()) is not None:
         line = line.strip()
         if not line:
@@ -95,7 +113,7 @@ def chat(wiring: Wiring, settings: Settings, k: int | None, mode: str | None, co
             print("还没有可以按原话重问的问题。")
             continue
         try:
-            result = assistant.answer(question, k, mode, composer, earlier, rewrite)
+            result = assistant.answer(question, k, mode, composer, earlier, rewrite, scope)
         except QuestionError as e:
             print(e)
             continue

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from index.profile import Profile, default_profile
+from index.text import bigrams
 from qa.check import NOT_FOUND, abstention, check_citations
 from qa.question import Question, parse
 from qa.records import Answer, Citation, Hit
@@ -95,6 +96,9 @@ def _best_candidate(question: Question, passages: list[Hit], profile: Profile) -
         previous = ""
         for sentence in units:
             credit = _credited(question, chunk, sentence)
+            if not credit and bigrams(sentence) <= bigrams(question.text):
+                previous = sentence
+                continue  # it says nothing the question does not (a headline «五月艾» for «什么是五月艾»)
             if credit:  # the passage's support stands in for its byline's or headline's
                 own = local = passage_support
             else:

@@ -5,7 +5,7 @@ two example questions that the index is known to answer. The patterns are in qa/
 import re
 import tomllib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 
 import jieba.posseg
@@ -70,7 +70,7 @@ def contents_answer(question: str, articles: Articles, doc_id: str, page: str, p
     listed = [c[0] for c in ordered if c[0].kind == "article" and c[0].headline and (not page or page in {x.page for x in c})]
     boxes = [(c[0], entries) for c in ordered if c[0].kind == "contents"
              if (entries := [(t, where) for t, where in contents_entries(c[0].text, profile) if not page or where == page])]
-    issue = replace(ordered[0][0], headline="").citation_label if ordered else ""
+    issue = ordered[0][0].source_label if ordered else ""
     where = f"{issue} {page}".strip()
     if not listed and not boxes:
         text = f"资料中没有找到{where}的文章。" if issue else "索引中还没有文章。"

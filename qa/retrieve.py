@@ -1,8 +1,10 @@
-"""Retrieval: dense (FAISS), keyword (BM25) or both fused, over one stored index."""
+"""Retrieval: dense (FAISS), keyword (BM25) or both fused, over one stored index; over some of its
+issues only, or preferring the passages of a period, when the question asks (qa/period.py)."""
 
+from collections.abc import Callable
 from enum import StrEnum
 
-from index import Embedder, StoredIndex
+from index import Chunk, Embedder, StoredIndex
 from qa.fusion import CANDIDATES, fuse
 from qa.keyword import KeywordIndex
 from qa.records import Hit
@@ -39,14 +41,44 @@ class Retriever:
         self._embedder = embedder
         self._keyword = KeywordIndex.from_rows(index.keyword_rows)
 
-    def search(self, question: str, k: int, mode: RetrievalMode = RetrievalMode.HYBRID) -> list[Hit]:
+    def search(
+        self,
+        question: str,
+        k: int,
+        mode: RetrievalMode = RetrievalMode.HYBRID,
+        admits: Callable[[Chunk], bool] | None = None,
+        prefers: Callable[[Chunk], bool] | None = None,
+    ) -> list[Hit]:
+        """The k best passages; only those `admits` lets through, when given (one issue, a date
+        range); those `prefers` (a period's) first among the candidates, when given."""
+        allowed = {c.id for c in self.index.store.chunks() if admits(c)} if admits else None
+        pool = CANDIDATES if prefers or mode is RetrievalMode.HYBRID else k
+        found: list[tuple[int, float, tuple[str, ...]]]
         if mode is RetrievalMode.KEYWORD:
-            return self._hits([(i, s, ("keyword",)) for i, s in self._keyword.search(question, k)])
-        dense = self.index.store.search(self._embedder.embed_query(question), CANDIDATES if mode is RetrievalMode.HYBRID else k)
-        if mode is RetrievalMode.DENSE:
-            return [Hit(chunk=c, score=s, retriever="dense") for c, s in dense]
-        runs = {"dense": [(c.id, s) for c, s in dense], "keyword": self._keyword.search(question, CANDIDATES)}
-        return self._hits([(f.id, f.score, f.retrievers) for f in fuse(runs, k=k)])
+            found = [(i, s, ("keyword",)) for i, s in self._keyword_run(question, pool, allowed)]
+        else:
+            dense = self._dense_run(question, pool, allowed)
+            if mode is RetrievalMode.DENSE:
+                found = [(i, s, ("dense",)) for i, s in dense]
+            else:
+                runs = {"dense": dense, "keyword": self._keyword_run(question, CANDIDATES, allowed)}
+                found = [(f.id, f.score, f.retrievers) for f in fuse(runs, k=pool)]
+        hits = self._hits(found)
+        if prefers:
+            # A stable sort: the period's passages first, each group in the order retrieval gave.
+            hits.sort(key=lambda hit: not prefers(hit.chunk))
+        return hits[:k]
+
+    def _dense_run(self, question: str, k: int, allowed: set[int] | None) -> list[tuple[int, float]]:
+        store = self.index.store
+        # Restricted: rank every vector, then keep the allowed (exact, and cheap at an archive's size).
+        found = store.search(self._embedder.embed_query(question), k if allowed is None else store.count())
+        return [(c.id, s) for c, s in found if allowed is None or c.id in allowed][:k]
+
+    def _keyword_run(self, question: str, k: int, allowed: set[int] | None) -> list[tuple[int, float]]:
+        if allowed is None:
+            return self._keyword.search(question, k)
+        return [(i, s) for i, s in self._keyword.search(question, len(self._keyword)) if i in allowed][:k]
 
     def _hits(self, found: list[tuple[int, float, tuple[str, ...]]]) -> list[Hit]:
         chunks = self.index.store.chunks([i for i, _, _ in found])

@@ -14,7 +14,7 @@ def test_a_record_holds_question_answer_and_citations():
     assert record["question"] == "代销基金多少？" and record["answer"].startswith("1096亿元")
     assert record["understood"] == ""
     assert record["citations"] == [
-        {"n": 1, "source": "《标题》· 工行通讯 第1期", "doc_name": "第1期.txt", "doc_id": "d" * 64, "chunk_id": 7,
+        {"n": 1, "source": "《标题》· 工行通讯 第1期· 第二版", "doc_name": "第1期.txt", "doc_id": "d" * 64, "chunk_id": 7,
          "quote": "上半年代销基金1096亿元。"}
     ]
 

@@ -205,14 +205,13 @@ def make_docx() -> bytes:
 
 def test_docx_paragraphs_and_table_cells_in_document_order():
     text = docx_text(make_docx())
+    # Headings by their style as Markdown headings; the table row by row, each cell under its header.
     assert paragraphs(text) == [
-        "工行通讯 2020年第3期",
+        "# 工行通讯 2020年第3期",
         "个人金融战略实施以来，成效显著。",
-        "指标",
-        "数值",
-        "新增客户",
-        "26万户",
-        "联动发展",
+        "## 表格",
+        "新增客户｜数值：26万户",
+        "## 联动发展",
         "与私人银行条线联动，成效明显。",
     ]
 
@@ -249,12 +248,12 @@ def test_html_declared_gbk_is_decoded():
     # 堃 is in GBK but not GB2312: decoding must not stop at GB2312.
     text = html_text(GBK_PAGE.encode("gbk"))
     assert paragraphs(text) == [
-        "工行通讯",
+        "# 工行通讯",
         "王堃同志指出，个人金融业务发展势头良好。",
         "新增客户26万户",
         "渗透率34%",
-        "指标",
-        "数值",
+        "## 表格",
+        "指标｜数值",  # one row: no header to put over it
     ]
     for dropped in ("首页", "站点标题", "color"):
         assert dropped not in text
@@ -266,7 +265,7 @@ def test_html_script_is_dropped():
     <p>第一段。<br>第一段第二行。<br><br>第二段。</p></body></html>"""
     text = html_text(page.encode("utf-8"))
     assert "脚本" not in text and "secret" not in text
-    assert paragraphs(text) == ["要闻", "第一段。\n第一段第二行。", "第二段。"]
+    assert paragraphs(text) == ["## 要闻", "第一段。\n第一段第二行。", "第二段。"]
 
 
 def test_html_without_declaration_falls_back_to_gb18030():

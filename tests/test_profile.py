@@ -23,7 +23,8 @@ def _variant(tmp_path, old: str, new: str, name: str = "newsletter.toml"):
 def test_the_packaged_profile_loads():
     profile = load_profile()
     assert profile.name == "工行通讯"
-    assert profile.page_name("◀ 第三版 ▶") == "第三版" and profile.page_name("第三版") == ""
+    assert profile.page_name("◀ 第三版 ▶") == "第三版" and profile.page_name("第三版") == "第三版"
+    assert profile.page_name("在第三版刊登") == "" and not profile.is_page_marker("在第三版刊登")
     assert profile.is_byline("供稿：个人金融业务部") and profile.is_byline("行报记者 王旎 行报通讯员 方建国")
     assert profile.is_contents_marker("导 读") and profile.is_furniture("工行通讯融e联场景号 工行通讯微信公众号")
     assert profile.canonical("中国工商银行个人贷款") == "工行个贷"

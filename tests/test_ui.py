@@ -579,3 +579,30 @@ def test_usable_at_phone_width_with_the_cited_passage_under_its_answer(browser, 
         expect(passage).to_be_hidden()  # a second tap folds it away
     finally:
         page.context.close()
+
+
+def _dated_issue(year: int, figure: int) -> bytes:
+    return (
+        f"工行通讯\n{year}年第7期\n{year}年7月15日\n第1版\n代销基金再创新高\n"
+        f"今年上半年，全行代销工银瑞信基金{figure}亿元，同比增长较快。\n"
+    ).encode()
+
+
+def test_the_index_lists_issues_by_date_and_the_chat_answers_from_the_one_chosen(page):
+    page.get_by_role("tab", name="索引").click()
+    page.locator("#qa-upload input[type=file]").set_input_files([
+        {"name": "2020-07.txt", "mimeType": "text/plain", "buffer": _dated_issue(2020, 1250)},
+        {"name": "2021-07.txt", "mimeType": "text/plain", "buffer": _dated_issue(2021, 1480)},
+    ])
+    page.locator("#qa-upload-report .qa-report").wait_for(timeout=60_000)
+    issues = page.locator("#qa-index .qa-issues tr")
+    assert issues.nth(1).inner_text().startswith("2021年第7期（7月15日）")
+    assert issues.nth(2).inner_text().startswith("2020年第7期（7月15日）")
+    assert "期次未能识别" in page.locator("#qa-index .qa-issues").inner_text()  # the seed has no masthead
+    page.get_by_role("tab", name="问答").click()
+    page.locator("#qa-issue input").click()
+    page.get_by_role("option", name="2020年第7期（7月15日）").click()
+    answer = _ask(page, "上半年代销工银瑞信基金多少？")
+    assert "1250" in answer.inner_text()
+    assert "2020年第7期（7月15日）" in page.locator("#qa-sources").inner_text()
+    _screenshot(page, "chat-issue-chosen.png")

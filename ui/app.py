@@ -12,7 +12,8 @@ import gradio as gr  # noqa: E402
 
 from index import SUPPORTED_SUFFIXES, IndexBusy, IndexMissing, read_manifest, update_index  # noqa: E402
 from qa import (  # noqa: E402
-    Assistant, ComposerUnavailable, Conversations, ModelMismatch, QuestionError, Turn, clean_question, new_id, now, valid_id,
+    Assistant, ComposerUnavailable, Conversations, ModelMismatch, QuestionError, Scope, Turn, clean_question, new_id, now,
+    valid_id,
 )
 from ui import guard, render  # noqa: E402
 from ui.feedback import append_feedback, feedback_record  # noqa: E402
@@ -181,19 +182,27 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
     # Asking ------------------------------------------------------------------------------------
 
-    def ask_example(saved, mode, k, composer, chosen: gr.SelectData):
-        yield from respond(chosen.value["text"], saved, mode, k, composer)
+    def ask_example(saved, mode, k, composer, issue, chosen: gr.SelectData):
+        yield from respond(chosen.value["text"], saved, mode, k, composer, issue)
 
-    def ask_as_typed(value, saved, mode, k, composer):
+    def ask_as_typed(value, saved, mode, k, composer, issue):
         """按原话提问: an earlier turn's question again, as a new turn, answered as it was typed."""
         parsed, saved = render.parse_action(value), _clean(saved)
         turns = conversations.load(saved["current"])
         if parsed is None or parsed[0] != "asis" or parsed[1] != saved["current"] or parsed[2] >= len(turns):
             yield (gr.skip(),) * 5
             return
-        yield from respond(turns[parsed[2]].question, saved, mode, k, composer, rewrite=False)
+        yield from respond(turns[parsed[2]].question, saved, mode, k, composer, issue, rewrite=False)
 
-    def respond(question, saved, mode, k, composer, rewrite=True):
+    def issue_choices():
+        """The 期次 selector: every issue, or one of those the index holds, newest first."""
+        try:
+            held = assistant.issues()
+        except IndexMissing:
+            held = []
+        return gr.update(choices=[("全部期次", "")] + [(label, label) for label in held])
+
+    def respond(question, saved, mode, k, composer, issue="", rewrite=True):
         """Yields (question box, chat, sources panel, browser state, conversation list) while a
         question is answered in the current conversation, which it may lean on; the stored turns
         are what the chat shows."""
@@ -211,12 +220,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         turn, kept = Turn(question=question, mode=mode, k=int(k), asked_at=now()), ""
         try:
             try:
-                for result in assistant.stream(asked, int(k), mode, composer, earlier=earlier, rewrite=rewrite):
+                scope = Scope.of(issue=issue or "")
+                for result in assistant.stream(asked, int(k), mode, composer, earlier=earlier, rewrite=rewrite, scope=scope):
                     if result.draft:
                         drafted = shown + [{"role": "assistant", "content": render.draft_html(result)}]
                         yield gr.skip(), drafted, gr.skip(), gr.skip(), gr.skip()
             except ComposerUnavailable as e:
-                result = assistant.answer(question, int(k), mode, "rules", earlier=earlier, rewrite=rewrite)
+                result = assistant.answer(question, int(k), mode, "rules", earlier=earlier, rewrite=rewrite, scope=scope)
                 result = replace(result, warnings=result.warnings + (f"生成式回答不可用（{e}），以下为摘录式回答",))
             turn = replace(turn, answer=result)
         except QuestionError as e:
@@ -380,6 +390,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             with gr.Row():
                                 send_comment = gr.Button("提交意见", variant="primary", size="sm", elem_id="qa-comment-send")
                                 close_comment = gr.Button("关闭", size="sm", elem_id="qa-comment-close")
+                        issue = gr.Dropdown(
+                            choices=[("全部期次", "")], value="", label="期次范围", elem_id="qa-issue",
+                            info="只在选定的一期中查找；问题里的“最新一期”“2020年”等也会自动限定期次",
+                        )
                         with gr.Accordion("设置", open=False, elem_id="qa-settings"):
                             mode = gr.Radio(MODES, value=settings.answering.retrieval, label="检索方式", elem_id="qa-mode")
                             k = gr.Slider(1, 10, value=settings.answering.top_k, step=1, label="参考段落数", elem_id="qa-k")
@@ -410,10 +424,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         go = gr.Button("go", visible="hidden", elem_id="qa-go")
         as_typed = gr.Button("as typed", visible="hidden", elem_id="qa-asis")
 
-        app.load(restore, [saved], [chat, past, panel, saved]).then(index_panel, None, stats).then(
+        app.load(restore, [saved], [chat, past, panel, saved]).then(index_panel, None, stats).then(issue_choices, None, issue).then(
             None, js="() => document.body.classList.add('qa-ready')"  # for tests and scripts: loaded
         )
-        settings_in = [mode, k, composer]
+        settings_in = [mode, k, composer, issue]
         asked_out = [question, chat, panel, saved, past]
         question.submit(respond, [question, saved, *settings_in], asked_out)
         send.click(respond, [question, saved, *settings_in], asked_out)
@@ -436,8 +450,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         close_comment.click(lambda: (gr.update(visible=False), "", None), None, [comment_box, comment, pending])
         if settings.chat.allow_upload:
             outputs = [upload_report, stats, files]
-            files.upload(on_upload, [files], outputs, concurrency_limit=1, show_progress_on=[files])
-            rescan.click(on_rescan, None, outputs[:2], concurrency_limit=1, show_progress_on=[stats])
+            files.upload(on_upload, [files], outputs, concurrency_limit=1, show_progress_on=[files]).then(issue_choices, None, issue)
+            rescan.click(on_rescan, None, outputs[:2], concurrency_limit=1, show_progress_on=[stats]).then(issue_choices, None, issue)
     return app
 
 

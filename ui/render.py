@@ -7,10 +7,9 @@ class but drops data attributes and handlers.
 """
 
 import re
-from dataclasses import replace
 from datetime import datetime
 
-from index import BuildReport, Chunk, Manifest
+from index import BuildReport, Chunk, Issue, Manifest, issues_by_date, sidecar_name
 from qa import Answer, Turn
 from ui.upload import Stored, UploadRefused
 
@@ -74,11 +73,10 @@ def _title(chunk: Chunk) -> tuple[str, str, str]:
     """A chunk's article in the words of its citation label, in parts: the title (《headline》, or
     the source when there is no headline), the caption marker that follows it, and the source
     (工行通讯 and the issue)."""
-    source = replace(chunk, headline="").citation_label
+    source = chunk.source_label
     if not chunk.headline:
         return source, "", source
-    title = f"《{chunk.headline}》"
-    return title, chunk.citation_label.removeprefix(title).removesuffix(f"· {source}"), source
+    return f"《{chunk.headline}》", chunk.caption_mark, source
 
 
 # The chat ------------------------------------------------------------------------------------
@@ -301,17 +299,23 @@ def index_html(manifest: Manifest | None, articles: int, problem: str = "") -> s
         ("最近更新", _local_time(manifest.updated_at)),
     ]
     table = "".join(f"<tr><th>{text(k)}</th><td>{text(v)}</td></tr>" for k, v in rows)
-    files = "".join(
-        f"<li>{text(name)} · {entry.chunks} 段</li>" for name, entry in sorted(manifest.documents.items())
-    )
+    files = "".join(_issue_row(name, entry) for name, entry in issues_by_date(manifest))
     skipped = ""
     if manifest.skipped:
         names = "、".join(sorted(manifest.skipped))
         skipped = f'<p class="qa-warn">文档目录中无法读取、未编入索引的文件：{text(names)}</p>'
     return (
         f'<div class="qa-index"><table class="qa-stats">{table}</table>{skipped}'
-        f"<details><summary>已编入索引的文件（{len(manifest.documents)}）</summary><ul>{files}</ul></details></div>"
+        f"<details open><summary>已编入索引的期次（{len(manifest.documents)}，按日期）</summary>"
+        f'<table class="qa-issues"><tr><th>期次</th><th>文件</th><th>文章</th><th>段落</th></tr>{files}</table></details></div>'
     )
+
+
+def _issue_row(name: str, entry) -> str:
+    """One issue of the index: its number and date, or a note that they could not be read."""
+    issue = Issue(number=entry.issue, date=entry.date)
+    label = text(issue.label) if issue.known else f'<span class="qa-warn">期次未能识别，可放 {text(sidecar_name(name))} 注明</span>'
+    return f"<tr><td>{label}</td><td>{text(name)}</td><td>{entry.articles}</td><td>{entry.chunks}</td></tr>"
 
 
 def _local_time(stamp: str) -> str:
