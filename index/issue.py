@@ -72,23 +72,17 @@ def is_sidecar(name: str) -> bool:
 
 
 def _from_masthead(paragraphs: list[str], profile: Profile) -> Issue:
-    for text in paragraphs:
-        if not profile.is_masthead(text):
-            continue
+    """Each field from the first masthead line that has it: number and date may be on two lines."""
+    fields: dict[str, str] = {}
+    for text in filter(profile.is_masthead, paragraphs):
         number, total, date = (p.search(text) for p in (profile.issue_number, profile.issue_total, profile.issue_date))
-        issue = Issue(
-            number=_number(number) if number else "",
-            total=f"总第{int(total.group('total'))}期" if total else "",
-            date=_date(date) if date else "",
-        )
-        if issue.number or issue.date:
-            return _merged(issue, _from_masthead(paragraphs[paragraphs.index(text) + 1 :], profile))
-    return Issue()
-
-
-def _merged(first: Issue, then: Issue) -> Issue:
-    """The masthead's fields from its first line that has each (number and date may be on two)."""
-    return Issue(*(getattr(first, f) or getattr(then, f) for f in ("number", "total", "date")))
+        read = {
+            "number": _number(number) if number else "",
+            "total": f"总第{int(total.group('total'))}期" if total else "",
+            "date": _date(date) if date else "",
+        }
+        fields |= {name: value for name, value in read.items() if value and name not in fields}
+    return Issue(**fields)
 
 
 def _from_name(stem: str, profile: Profile) -> Issue:

@@ -161,11 +161,12 @@ class Assistant:
         retriever = self._current_retriever()
         cited = _cited_last(earlier)
         period = period_of(question, self.issue_dates(), cited.date if cited is not None else "")
+        of_period = lambda chunk: matches(period, chunk)  # noqa: E731
         if period.issue:
-            admits = lambda chunk: chunk.date == period.issue and scope.admits(chunk)  # noqa: E731
+            admits = lambda chunk: of_period(chunk) and scope.admits(chunk)  # noqa: E731
         else:
             admits = scope.admits if scope else None
-        prefers = (lambda chunk: matches(period, chunk)) if period.year is not None else None
+        prefers = of_period if period.year is not None else None
         hits = retriever.search(question, k, mode, admits, prefers)
         handled = period.issue or (hits and prefers and prefers(hits[0].chunk))
         return hits, without_period(question) if handled else question

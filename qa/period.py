@@ -69,9 +69,6 @@ class Period:
     year: int | None = None
     issue: str = ""  # the date of the issue it names (最新一期, 上一期), "" for none
 
-    def __bool__(self) -> bool:
-        return self.year is not None or bool(self.issue)
-
 
 def period_of(question: str, dates: list[str], current: str = "") -> Period:
     """The period a question names, against the issue dates the index holds (ISO, any order) and
@@ -154,7 +151,7 @@ def by_issue(result: Answer, hits: list[Hit], compose: Callable[[list[Hit]], Ans
     question with another figure for the same measure, the answer gives each, the newest first, and
     names the issue of each: «2021年第7期（7月15日）：…[1]；2020年第7期（7月15日）：…[2]». `compose`
     answers the question from a list of hits (the composer that gave `result`)."""
-    if result.abstained or not result.citations:
+    if result.abstained or not result.citations or not result.citations[0].chunk.date:
         return result
     first = result.citations[0]
     numbers = {hit.chunk.id: n for n, hit in enumerate(hits, start=1)}
@@ -163,14 +160,14 @@ def by_issue(result: Answer, hits: list[Hit], compose: Callable[[list[Hit]], Ans
         if hit.chunk.date and hit.chunk.date != first.chunk.date:
             others.setdefault(hit.chunk.date, []).append(hit)
     found = [(first.chunk, result.short, first)]
-    for date, group in others.items():
+    for group in others.values():
         other = compose(group)
         if other.abstained or not other.citations or other.short == result.short:
             continue
         cited = other.citations[0]
         if _measure_overlap(cited.quote, first.quote) >= _SAME_MEASURE:
             found.append((cited.chunk, other.short, Citation(numbers[cited.chunk.id], cited.chunk, cited.quote)))
-    if len(found) == 1 or not first.chunk.date:
+    if len(found) == 1:
         return result
     found.sort(key=lambda f: f[0].date, reverse=True)
     lines = [f"{chunk.issue_label}：{citation.quote} [{citation.n}]" for chunk, _, citation in found]

@@ -52,12 +52,12 @@ class Retriever:
         """The k best passages; only those `admits` lets through, when given (one issue, a date
         range); those `prefers` (a period's) first among the candidates, when given."""
         allowed = {c.id for c in self.index.store.chunks() if admits(c)} if admits else None
-        pool = CANDIDATES if prefers or mode is RetrievalMode.HYBRID else k
+        pool = CANDIDATES if prefers else k  # a preference reorders the candidates, not the best k
         found: list[tuple[int, float, tuple[str, ...]]]
         if mode is RetrievalMode.KEYWORD:
             found = [(i, s, ("keyword",)) for i, s in self._keyword_run(question, pool, allowed)]
         else:
-            dense = self._dense_run(question, pool, allowed)
+            dense = self._dense_run(question, CANDIDATES if mode is RetrievalMode.HYBRID else pool, allowed)
             if mode is RetrievalMode.DENSE:
                 found = [(i, s, ("dense",)) for i, s in dense]
             else:
