@@ -13,7 +13,7 @@ from qa.composers import ALIASES, COMPOSERS, make_composers
 from qa.dialogue import Reading, answer_as_typed, answers_of, earlier_turn, read, supported
 from qa.generate import ComposerUnavailable, rewrite_question
 from qa.history import Conversations, Turn, new_id, now, valid_id
-from qa.period import EVERYTHING, Scope, ScopeError, by_issue, matches, period_of, without_period
+from qa.period import EVERYTHING, Period, Scope, ScopeError, by_issue, matches, of_year, period_of, without_period
 from qa.overview import contents_answer, contents_page, example_questions, is_greeting, welcome
 from qa.records import Answer, Citation, Hit
 from qa.retrieve import ModelMismatch, RetrievalMode, Retriever
@@ -134,18 +134,23 @@ class Assistant:
         mode = RetrievalMode.from_str(mode or self.settings.answering.retrieval)
         writer = self.composer(composer)
         reading = self.reading(question, earlier, writer) if rewrite else Reading(question, question)
-        hits, asked = self._search(reading.standalone, k or self.settings.answering.top_k, mode, scope, earlier)
+        hits, asked, period = self._search(reading.standalone, k or self.settings.answering.top_k, mode, scope, earlier)
         retrieved = time.perf_counter()
         for result in writer.compose(asked, hits):
             if result.draft:
                 yield replace(result, question=question, understood=_understood(reading))
+
+        def compose(some: list[Hit]) -> Answer:
+            return list(writer.compose(asked, some))[-1]
+
+        result = of_year(result, period.year, hits, compose)
         # A question that names a table's row and column is answered by that cell, whoever composes.
         result = table_answer(reading.standalone, hits) or result
         if reading.rewritten and not supported(reading, result, self.settings.profile, self._article):
             result = answer_as_typed(reading, writer, hits, self.settings.profile, self._article)
         if asked == reading.standalone and writer.name != "generative":
             # No period named: where issues give the same measure differently, say each one's.
-            result = by_issue(result, hits, lambda some: list(writer.compose(asked, some))[-1])
+            result = by_issue(result, hits, compose)
         result = replace(result, question=question, understood=_understood(reading), version=writer.version)
         result = replace(result, warnings=notes + result.warnings)
         result.timings.update(retrieve=retrieved - started, compose=time.perf_counter() - retrieved)
@@ -153,11 +158,11 @@ class Assistant:
 
     def _search(
         self, question: str, k: int, mode: RetrievalMode, scope: Scope, earlier: Sequence
-    ) -> tuple[list[Hit], str]:
+    ) -> tuple[list[Hit], str, Period]:
         """Retrieval within `scope`, and within the issue or the period the question names: 最新一期
         and 上一期 restrict it to that issue, a year (2020年, 今年) puts that year's passages first.
-        With the hits, the question the composer is to answer from them: less its period when
-        retrieval has taken care of it."""
+        With the hits, the question the composer is to answer from them (less its period when
+        retrieval has taken care of it) and that period (empty when it has not)."""
         retriever = self._current_retriever()
         cited = _cited_last(earlier)
         period = period_of(question, self.issue_dates(), cited.date if cited is not None else "")
@@ -168,8 +173,9 @@ class Assistant:
             admits = scope.admits if scope else None
         prefers = of_period if period.year is not None else None
         hits = retriever.search(question, k, mode, admits, prefers)
-        handled = period.issue or (hits and prefers and prefers(hits[0].chunk))
-        return hits, without_period(question) if handled else question
+        if period.issue or (hits and prefers and prefers(hits[0].chunk)):
+            return hits, without_period(question), period
+        return hits, question, Period()
 
     def issues(self) -> list[str]:
         """The issues the current index holds, as citations name them, newest first: what the chat

@@ -109,12 +109,15 @@ def without_period(question: str) -> str:
 def reported_years(chunk: Chunk) -> set[int]:
     """The years a passage reports on: those it names, and those its relative words name from its
     issue's date (今年, 去年); a passage that names none reports on its issue's year."""
-    named = {int(y) for y in _YEAR.findall(chunk.text)}
-    if not chunk.date:
+    return _years(chunk.text, chunk.date) or ({int(chunk.date[:4])} if chunk.date else set())
+
+
+def _years(text: str, date: str) -> set[int]:
+    """The years a text names, outright or (against `date`, its issue's) by 今年, 去年."""
+    named = {int(y) for y in _YEAR.findall(text)}
+    if not date:
         return named
-    year = int(chunk.date[:4])
-    relative = {year + _RELATIVE_YEARS[w] for w in _RELATIVE_YEAR.findall(chunk.text)}
-    return named | relative or {year}
+    return named | {int(date[:4]) + _RELATIVE_YEARS[w] for w in _RELATIVE_YEAR.findall(text)}
 
 
 def matches(period: Period, chunk: Chunk) -> bool:
@@ -122,6 +125,28 @@ def matches(period: Period, chunk: Chunk) -> bool:
     if period.issue:
         return chunk.date == period.issue
     return period.year is not None and period.year in reported_years(chunk)
+
+
+def of_year(result: Answer, year: int | None, hits: list[Hit], compose: Callable[[list[Hit]], Answer]) -> Answer:
+    """An answer to a question that names a year, from a sentence of that year. A passage can be
+    of the year and its cited sentence not («总行召开2019年工作会议…会议指出，去年全年…»): a cited
+    sentence that names only other years is set aside with its passage, and the rest answer."""
+    for _ in range(_SET_ASIDE):
+        if year is None or result.abstained or not result.citations:
+            return result
+        cited = result.citations[0]
+        years = _years(cited.quote, cited.chunk.date)
+        if not years or year in years:
+            return result
+        hits = [hit for hit in hits if hit.chunk.id != cited.chunk.id]
+        if not hits:
+            return result
+        result = compose(hits)
+    return result
+
+
+# How many passages `of_year` sets aside before it keeps the answer it has.
+_SET_ASIDE = 3
 
 
 def _day(text: str, first: bool) -> str:

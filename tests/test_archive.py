@@ -353,3 +353,41 @@ def test_the_period_words_are_taken_off_for_the_composer_only():
     assert without_period("2020年上半年代销基金多少？") == "上半年代销基金多少？"
     assert without_period("最新一期的养老金账户有多少？") == "养老金账户有多少？"
     assert without_period("今年") == "今年"  # nothing left: the question stays as it was
+
+
+def test_a_year_is_answered_from_a_sentence_of_that_year(tmp_path):
+    """January's issue names its own year in its headline and reports on the year before: «2020年全年»
+    is in the 2021 issue's «去年全年», not in the 2020 issue's."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for year, profit in ((2020, "3120"), (2021, "3350")):
+        (docs / f"{year}-01-15.txt").write_text(
+            f"工行通讯\n{year}年第1期\n第1版\n总行召开{year}年工作会议\n"
+            f"近日，总行召开{year}年工作会议，部署今年重点任务。\n会议指出，去年全年全行实现净利润{profit}亿元。\n",
+            "utf-8",
+        )
+    settings = Settings(docs_dir=docs, home=tmp_path / "var", index_dir=tmp_path / "index").with_(composer="rules")
+    build_index(settings, FakeEmbedder(), progress=False)
+    result = Assistant(settings, FakeEmbedder()).answer("2020年全年全行实现净利润多少？")
+    assert result.citations[0].chunk.date == "2021-01-15"
+    assert "3350" in result.text and "3120" not in result.text
+
+
+def test_the_generated_archive_is_read_issue_by_issue_and_its_questions_hold(tmp_path):
+    from eval.corpora.make_archive import write_archive
+
+    questions = write_archive(tmp_path / "a", count=14, first_year=2020, seed=3)
+    write_archive(tmp_path / "b", count=14, first_year=2020, seed=3)
+    docs = tmp_path / "a" / "docs"
+    files = sorted(docs.iterdir())
+    assert [f.read_bytes() for f in files] == [(tmp_path / "b" / "docs" / f.name).read_bytes() for f in files]
+    dates = []
+    for path in files:
+        doc = parse_document(path.read_bytes(), path, docs)
+        assert doc.issue.source.startswith("报头") and doc.issue.total
+        assert [a.headline for a in doc.articles][0] == "全行个人金融业务保持稳健增长"
+        dates.append(doc.issue.date)
+    assert len(set(dates)) == 14 and min(dates) >= "2020-01-05" and max(dates) <= "2021-02-25"
+    assert {q["kind"] for q in questions} >= {"half-year", "full-year", "newest", "previous", "last-year"}
+    for q in questions:  # every answer is in the issue the question is about
+        assert q["answers"][0] in (docs / q["doc"]).read_text("utf-8"), q
