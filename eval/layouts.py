@@ -1,7 +1,7 @@
 """How exactly issues are read, against structure written by hand (eval/corpora/layouts/truth.json):
 each issue's identity, and each article's headline, byline, page, section titles and where its
-running text starts and ends. Text is compared without white space: an HTML page's extraction
-drops the spaces between Chinese characters (记者 周强 → 记者周强), which no reader notices.
+running text starts and ends. Text is compared without white space, which no reader notices
+(记者 周强 and 记者周强 read the same).
 
     python -m eval.layouts eval/corpora/layouts [--json]
 """

@@ -18,6 +18,7 @@ _NEIGHBOURS = 3
 # A paragraph ends at a full stop, also inside closing quotes or after an ellipsis.
 _PARAGRAPH_END = tuple(STOPS + "…”」』")
 _CLAUSE_END = _PARAGRAPH_END + tuple("；：，、’）》;:,)")
+_CLOSING_QUOTES = "”」』’"
 _MAX_HEADING_CHARS = 30
 # Longer lines were not hard-wrapped by a PDF column: such a text has a paragraph a line.
 _MAX_WRAPPED_WIDTH = 60
@@ -171,9 +172,10 @@ def _is_heading_line(line: str, profile: Profile) -> bool:
         return alone
     # A colon inside is a sentence's (他说：…), except in a numbered title («一、事前：把好准入关»).
     colon = "" if profile.numbered_section.match(line) else "：:"
+    # A closing quote ends a sentence only after a stop («……。”»): «以监督问责让人“不敢违”» is a title.
     return (
         len(line) <= _MAX_LONG_HEADING_CHARS
-        and not line.endswith(_CLAUSE_END)
+        and not line.rstrip(_CLOSING_QUOTES).endswith(_CLAUSE_END)
         and not re.search(rf"[{FULL_STOPS}；;{colon}]|{TABLE_CELL}", line)
     )
 

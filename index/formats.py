@@ -75,13 +75,13 @@ def _join_lines(lines: list[str]) -> str:
 
 
 def _squeeze(text: str) -> str:
-    """Collapse whitespace; drop it entirely between two CJK characters (source line wraps)."""
-    words = text.split()
+    """Collapse whitespace to one space; drop it between two CJK characters where it breaks a
+    line (a source line wrap), keep it where it is written on the line («□ 王立新 陈静»)."""
     out = ""
-    for w in words:
-        if out and not (_cjk(out[-1]) and _cjk(w[0])):
+    for gap, word in re.findall(r"(\s*)(\S+)", text):
+        if out and gap and not (_cjk(out[-1]) and _cjk(word[0]) and ("\n" in gap or "\r" in gap)):
             out += " "
-        out += w
+        out += word
     return out
 
 

@@ -144,6 +144,13 @@ class Assistant:
             return list(writer.compose(asked, some))[-1]
 
         result = of_year(result, period.year, hits, compose)
+        if result.abstained and period.relative:
+            # Nothing of the year 今年 means, counted from the newest issue: the asker may mean
+            # another issue's 今年, so the best passages of any year answer, and say which issue.
+            hits, asked, _ = self._search(reading.standalone, k or self.settings.answering.top_k, mode, scope, earlier, False)
+            result = compose(hits)
+            if not result.abstained:
+                result = replace(result, warnings=result.warnings + (period.elsewhere(result),))
         # A question that names a table's row and column is answered by that cell, whoever composes.
         result = table_answer(reading.standalone, hits) or result
         if reading.rewritten and not supported(reading, result, self.settings.profile, self._article):
@@ -157,15 +164,15 @@ class Assistant:
         yield result
 
     def _search(
-        self, question: str, k: int, mode: RetrievalMode, scope: Scope, earlier: Sequence
+        self, question: str, k: int, mode: RetrievalMode, scope: Scope, earlier: Sequence, periods: bool = True
     ) -> tuple[list[Hit], str, Period]:
-        """Retrieval within `scope`, and within the issue or the period the question names: 最新一期
-        and 上一期 restrict it to that issue, a year (2020年, 今年) puts that year's passages first.
-        With the hits, the question the composer is to answer from them (less its period when
-        retrieval has taken care of it) and that period (empty when it has not)."""
+        """Retrieval within `scope`, and (unless `periods` is false) within the issue or the period
+        the question names: 最新一期 and 上一期 restrict it to that issue, a year (2020年, 今年) puts
+        that year's passages first. With the hits, the question the composer is to answer from them
+        (less its period when retrieval has taken care of it) and that period (empty when it has not)."""
         retriever = self._current_retriever()
         cited = _cited_last(earlier)
-        period = period_of(question, self.issue_dates(), cited.date if cited is not None else "")
+        period = period_of(question, self.issue_dates(), cited.date if cited is not None else "") if periods else Period()
         of_period = lambda chunk: matches(period, chunk)  # noqa: E731
         if period.issue:
             admits = lambda chunk: of_period(chunk) and scope.admits(chunk)  # noqa: E731

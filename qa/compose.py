@@ -16,6 +16,9 @@ __all__ = ["NOT_FOUND", "compose", "question_kind", "statement"]
 # Who wrote a story is said by its byline, what it is called by its headline: both share few
 # words with the question, so the passage's support stands in for theirs.
 _CREDIT_BONUS = 0.3
+# A headline names its story's facts in round words («突破百万户»), which its text gives exactly
+# («达到102.6万户»): where the text says the same, the text answers.
+_HEADLINE_PENALTY = 0.1
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,8 @@ def _best_candidate(question: Question, passages: list[Hit], profile: Profile) -
             score = 0.45 * own + 0.2 * local + 0.2 * passage_support + 0.15 * alignment.quality - 0.01 * n
             if credit:  # a contents entry only points to its article, whose own headline says more
                 score += _CREDIT_BONUS / 2 if chunk.kind == "contents" else _CREDIT_BONUS
+            elif sentence == chunk.headline:
+                score -= _HEADLINE_PENALTY
             has_fact = bool(fitting_facts(question, sentence, profile))
             if question.kind in ("number", "date") and not has_fact:
                 score -= 0.2  # a sentence without the kind of fact asked for rarely answers

@@ -68,6 +68,12 @@ class Period:
 
     year: int | None = None
     issue: str = ""  # the date of the issue it names (最新一期, 上一期), "" for none
+    relative: bool = False  # the year is 今年, 去年 or 上个月's, not named: the asker may mean another issue's
+
+    def elsewhere(self, answer: Answer) -> str:
+        """The note an answer from outside the period carries: which year had nothing, and which
+        issue the answer comes from."""
+        return f"{self.year}年的报道中没有找到，以下答案出自 {answer.citations[0].chunk.issue_label}"
 
 
 def period_of(question: str, dates: list[str], current: str = "") -> Period:
@@ -90,10 +96,10 @@ def period_of(question: str, dates: list[str], current: str = "") -> Period:
         return Period(year=int(named.group(1)))
     relative = _RELATIVE_YEAR.search(question)
     if relative:
-        return Period(year=int(dates[-1][:4]) + _RELATIVE_YEARS[relative.group(0)])
+        return Period(year=int(dates[-1][:4]) + _RELATIVE_YEARS[relative.group(0)], relative=True)
     if _MONTH_BEFORE.search(question):
         newest_day = dt.date.fromisoformat(dates[-1])
-        return Period(year=(newest_day.replace(day=1) - dt.timedelta(days=1)).year)
+        return Period(year=(newest_day.replace(day=1) - dt.timedelta(days=1)).year, relative=True)
     return Period()
 
 

@@ -22,8 +22,10 @@ WH = re.compile(
     r"|什么|啥|谁|何时|何地|何种|怎样|怎么样?|如何|为什么|为何|是否|有没有|是不是|能否"
 )
 UNITS = (
-    "个百分点 百分点 亿人次 万人次 人次 万亿元 亿美元 万美元 亿元 万元 元 万户 户 家 笔 倍 位 名 人 年 岁 次 项 期 天 个月 月 版".split()
+    "个百分点 百分点 亿人次 万人次 人次 万亿元 亿美元 万美元 亿元 万元 元 万户 户 家 笔 倍 位 名 人 年 岁 次 项 期 天 个月 月 版 处 座 场 部 本 张 首 所 件 条 届 集 层 种 枚 个".split()
 )
+# What a date question asks for: a day, a month or a year (its `unit`).
+_DATE_UNIT = re.compile(r"(?P<日>哪一?天|几号|几月几日|几日)|(?P<月>几月份?|哪一?个月)|(?P<年>哪一?年|何年|几几年)")
 _RATE = re.compile(r"率|比例|占比|比重|百分之|增幅|增速|覆盖")
 _COUNTERS = "位名版届次期个季"
 _MONEY = re.compile(r"收入|利润|资金|金额|存款|余额|资产|规模|营收|中收|损失|保险|基金|理财")
@@ -54,8 +56,13 @@ def parse(question: str) -> Question:
         left=left,
         right=_LEAD.sub("", right.strip("，,：: ")),
         terms=tuple(key_terms(text)),
-        unit=_unit(text, wh),
+        unit=_date_unit(text) if kind == "date" else _unit(text, wh),
     )
+
+
+def _date_unit(text: str) -> str:
+    asked = _DATE_UNIT.search(text)
+    return asked.lastgroup if asked else ""
 
 
 def _unit(text: str, wh: re.Match | None) -> str:

@@ -16,7 +16,7 @@ _CN_NUM = "[一二两三四五六七八九十百千万]"
 _UNIT = (
     r"(?:万亿|千亿|百亿|亿|千万|百万|万|千|百)?"
     r"(?:美元|港元|日圆|日元|欧元|英镑|元|亿人次|人次|户|家|笔|个百分点|百分点|%|倍|名|位|个月|年|月|天|人|余家|余人|余户|期|项|个|岁|次|版"
-    r"|平方公里|平方米|公里|公尺|公分|公斤|千米|厘米|毫米|米|克|吨|处|座|场|部|本|张|首|所|件|条|届|集|层|种|分钟|小时|秒"
+    r"|平方公里|平方米|公里|公尺|公分|公斤|千米|厘米|毫米|米|克|吨|处|座|场|部|本|张|首|所|件|条|届|集|层|种|枚|分钟|小时|秒"
     r"|\s?(?:km²|km|kg|cm|mm|m²|m))?"
 )
 NUMBER = re.compile(
@@ -122,6 +122,8 @@ def _figure_of(fact: str) -> str:
 
 
 def _unit_fits(question: Question, found: str) -> bool:
+    if question.kind == "date":  # «哪天» asks for a day, «几月» for a month: «2022年» gives neither
+        return question.unit in found
     if not question.unit or question.kind != "number":
         return True
     if question.unit.startswith("第"):  # «第几版»: 第 and the counter

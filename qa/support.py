@@ -21,6 +21,8 @@ _FIGURE = re.compile(r"[\d一二三四五六七八九十]")
 _QUANTITY = re.compile(r"[一两二三四五六七八九十几多]+[个种类门张座位名家项条件次本部篇首]")
 # Between the thing asked about and the question word («坏账比例是多少», «渗透率达到了多少»).
 _LINKING = frozenset("的 是 有 为 达到 达 占 约 大约 了 在 共 一共 总共 能 会".split())
+# One-character verbs and prepositions that jieba's guesses for unknown words glue to what follows.
+_GLUED = frozenset("占在对向把被给与和跟从为是有比较")
 _PERIOD = re.compile(r"[上下]半年|季度|年[初末底中]|月[初末底]|去年|前年|明年|全年")
 _YES_NO = frozenset("是否 有没有 是不是 能否".split())
 # The bank's short forms (工行, 个贷) and its own names are the newsletter's: its profile
@@ -57,7 +59,7 @@ def _conditions(question: str, own_names: frozenset[str]) -> tuple[tuple[str, ..
     # The question word as one token, so that «多大比例» reads as asking for the 比例.
     question = WH.sub("什么", question.rstrip("？?"))
     tokens = [(t.word.strip(), t.flag) for t in jieba.posseg.cut(question)]
-    tokens = [(w, f) for w, f in tokens if w and not NON_WORD.fullmatch(w)]
+    tokens = [(_unglued(w), f) for w, f in tokens if w and not NON_WORD.fullmatch(w)]
     asked = _asked_about(tokens)
     specific, subjects = [], []
     for i, (word, tag) in enumerate(tokens):
@@ -72,6 +74,14 @@ def _conditions(question: str, own_names: frozenset[str]) -> tuple[tuple[str, ..
         elif tag in _SUBJECT_TAGS and len(word) > 1:
             subjects.append(word)
     return tuple(dict.fromkeys(specific)), tuple(dict.fromkeys(subjects))
+
+
+def _unglued(word: str) -> str:
+    """A word jieba made up (none of its dictionary's) less a verb or preposition it glued to its
+    front: «占普惠» (from «占普惠贷款») is 普惠."""
+    if len(word) >= 3 and word[0] in _GLUED and not jieba.dt.FREQ.get(word):
+        return word[1:]
+    return word
 
 
 def _asked_about(tokens: list[tuple[str, str]]) -> set[int]:

@@ -13,6 +13,8 @@ from qa.records import Answer, Citation, Hit
 # Share of a row label's character bigrams the question must contain: «个人存款余额» in «2022年末
 # 个人存款余额是多少» — a label is short, so most of it must be there.
 _LABEL_SHARE = 0.6
+# Words before a column's header that make it the base of a comparison, not the value asked for.
+_BASE = "比|较|相比|同比|与"
 _UNIT = re.compile(r"[（(]([^（）()]{1,6})[）)]\s*$")
 _VALUE = re.compile(r"^[-+]?[\d.,]+%?$")
 
@@ -31,7 +33,7 @@ def table_answer(question: str, hits: list[Hit]) -> Answer | None:
     answer stands)."""
     asked = squash(question)
     for n, hit in enumerate(hits, start=1):
-        scored = [(_label_share(asked, cell), cell) for cell in _cells(hit.chunk.text) if squash(cell.header) in asked]
+        scored = [(_label_share(asked, cell), cell) for cell in _cells(hit.chunk.text) if _names_column(asked, cell.header)]
         best = max((share for share, _ in scored), default=0.0)
         found = [cell for share, cell in scored if share == best]
         if best >= _LABEL_SHARE and len(found) == 1:  # one cell, the best named: else no answer here
@@ -51,6 +53,13 @@ def _cells(text: str) -> list[_Cell]:
             if sep and header and value:
                 cells.append(_Cell(label.strip(), header.strip(), value.strip(), row))
     return cells
+
+
+def _names_column(asked: str, header: str) -> bool:
+    """Whether the question asks for this column's value: it names the header, and not only as
+    what a change is counted from («比2020年末增长了多少» asks for no 2020年末 figure)."""
+    header = squash(header)
+    return header in asked and not re.search(f"(?:{_BASE}){re.escape(header)}", asked)
 
 
 def _label_share(asked: str, cell: _Cell) -> float:

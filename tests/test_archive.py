@@ -14,7 +14,7 @@ from reportlab.lib.styles import ParagraphStyle
 
 from conftest import FakeEmbedder, run_qa
 from index import Settings, build_index, parse_document, update_index
-from index.clean import is_hard_wrapped
+from index.clean import clean, is_hard_wrapped
 from index.formats import docx_text, html_text, pdf_text
 from index.issue import Issue, identify
 from index.profile import default_profile
@@ -51,7 +51,8 @@ HTML_ISSUE = """<html><head><meta charset="utf-8"><title>工行通讯</title></h
 <tr><td>养老金个人账户（万户）</td><td>1108</td><td>1202</td></tr>
 <tr><td>手机银行客户（亿户）</td><td>3.9</td><td>4.1</td></tr>
 </table>
-<p>手机银行的服务还将继续提升。</p>
+<p>手机银行的服务
+还将继续提升。</p>
 <p>（通讯员 孙丽）</p>
 <p>责任编辑：李四</p>
 </body></html>"""
@@ -134,8 +135,9 @@ def test_an_html_page_with_headings_and_a_captioned_table(tmp_path):
     assert doc.issue == Issue("2021年第22期", "总第322期", "2021-11-15", "报头")
     (article,) = doc.articles
     assert (article.headline, article.byline, article.page) == (
-        "数字化转型提速，手机银行客户突破四亿户", "记者赵磊 通讯员孙丽", "第1版"
-    )
+        "数字化转型提速，手机银行客户突破四亿户", "记者 赵磊 通讯员 孙丽", "第1版"
+    )  # a space written between names stays; a line broken in the page's source joins up
+    assert "手机银行的服务还将继续提升。" in doc.text.splitlines()
     assert [t for _, t in article.sections] == ["一、客户体验", "表1个人金融主要指标"]
     assert "手机银行客户（亿户）｜2020年末：3.9｜2021年9月末：4.1" in doc.text.splitlines()
 
@@ -211,8 +213,8 @@ DATES = ["2021-11-15", "2022-03-10", "2023-06-20"]
         ("上一期的养老金账户有多少？", "", Period(issue="2022-03-10")),
         ("这一期讲了什么", "2021-11-15", Period(issue="2021-11-15")),
         ("2021年手机银行客户多少？", "", Period(year=2021)),
-        ("今年一季度存款增加多少？", "", Period(year=2023)),
-        ("去年的存款呢", "", Period(year=2022)),
+        ("今年一季度存款增加多少？", "", Period(year=2023, relative=True)),
+        ("去年的存款呢", "", Period(year=2022, relative=True)),
         ("养老金账户有多少？", "", Period()),
     ],
 )
@@ -312,6 +314,7 @@ def test_a_question_naming_a_row_and_a_column_is_answered_by_the_cell(archive):
     assert result.citations[0].quote == "养老金个人账户（万户）｜2020年末：1108｜2021年9月末：1202"
     assert "表1个人金融主要指标" in result.citations[0].chunk.citation_label
     assert assistant.answer("养老金个人账户的不良率是多少？").short != "1202万户"
+    assert assistant.answer("养老金个人账户比2020年末增加了多少万户？").short != "1108万户"  # the base, not the value
 
 
 def test_the_layout_issues_are_read_as_their_truth_says(tmp_path):
@@ -391,3 +394,29 @@ def test_the_generated_archive_is_read_issue_by_issue_and_its_questions_hold(tmp
     assert {q["kind"] for q in questions} >= {"half-year", "full-year", "newest", "previous", "last-year"}
     for q in questions:  # every answer is in the issue the question is about
         assert q["answers"][0] in (docs / q["doc"]).read_text("utf-8"), q
+
+
+def test_a_title_that_ends_in_a_closing_quote_is_a_heading_and_a_quoted_sentence_is_not():
+    _, paragraphs = clean("（二）以监督问责让人“不敢违”\n他说：“合规是底线。”\n", hard_wrapped=False)
+    assert [p.is_heading for p in paragraphs] == [True, False]
+
+
+def test_this_year_means_the_newest_issue_s_and_else_the_issue_that_answers(tmp_path):
+    """«今年» is counted from the newest issue; where that year says nothing of it, the asker may
+    mean an older issue's «今年»: that one answers, and says that it is another year's."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "2022-03-10.txt").write_text(
+        "工行通讯\n2022年第5期\n第1版\n江苏分行线上贷款快速增长\n今年前两个月，江苏分行通过线上渠道发放小微贷款468亿元。\n", "utf-8"
+    )
+    (docs / "2023-06-20.txt").write_text(
+        "工行通讯\n2023年第12期\n第1版\n养老金业务稳步发展\n今年以来，养老金个人账户达到1502万户。\n", "utf-8"
+    )
+    settings = Settings(docs_dir=docs, home=tmp_path / "var", index_dir=tmp_path / "index").with_(composer="rules")
+    build_index(settings, FakeEmbedder(), progress=False)
+    assistant = Assistant(settings, FakeEmbedder())
+    result = assistant.answer("今年前两个月江苏分行通过线上渠道发放小微贷款多少？")
+    assert "468亿元" in result.text and result.citations[0].chunk.date == "2022-03-10"
+    assert result.warnings == ("2023年的报道中没有找到，以下答案出自 2022年第5期（3月10日）",)
+    assert assistant.answer("2023年前两个月江苏分行通过线上渠道发放小微贷款多少？").abstained  # a year named is meant
+    assert not assistant.answer("今年养老金个人账户达到多少万户？").warnings  # the newest year answers

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from index.profile import default_profile
@@ -98,3 +100,27 @@ def test_abstains_without_passages():
 def test_key_terms_drop_question_words():
     assert "多少" not in key_terms("上半年代销工银瑞信基金多少？")
     assert "代销" in key_terms("上半年代销工银瑞信基金多少？")
+
+
+def test_a_day_is_asked_for_so_a_headline_s_year_does_not_answer():
+    hits = _hits(["3月3日，总行召开2022年个人金融业务工作会议，部署下一阶段重点任务。"])
+    hits = [Hit(replace(h.chunk, headline="总行召开2022年个人金融业务工作会议"), h.score) for h in hits]
+    assert compose("总行2022年个人金融业务工作会议是哪天召开的？", hits, min_support=0.3).short == "3月3日"
+    assert parse("哪一年开始合作？").unit == "年" and parse("几月召开？").unit == "月"
+
+
+def test_the_text_s_exact_figure_answers_before_its_headline_s_round_one():
+    text = "截至2月末，青岛分行代发养老金客户达到102.6万户，成为当地首家代发养老金客户突破百万户的商业银行。"
+    hits = [Hit(replace(h.chunk, headline="青岛分行代发养老金客户突破百万户"), h.score) for h in _hits([text])]
+    assert compose("青岛分行代发养老金的客户有多少户了？", hits, min_support=0.3).short == "102.6万户"
+
+
+def test_a_counter_asked_for_rules_out_other_figures():
+    sentence = "3月1日推出“跨境e汇”服务，单笔最快10分钟到账，覆盖美元、欧元、英镑等14个币种。"
+    assert short_answer(parse("“跨境e汇”支持多少个币种？"), sentence, default_profile()) == "14个"
+    assert short_answer(parse("假苹婆的花冠有几枚裂片？"), "花萼5裂，长约4毫米。", default_profile()) == ""
+
+
+def test_a_word_jieba_guessed_with_a_verb_glued_on_is_looked_for_without_it():
+    text = "今年前两个月通过线上渠道发放小微贷款468亿元，占同期普惠贷款投放总量的72%。"
+    assert not compose("线上发放的小微贷款占普惠贷款投放总量的比例是多少？", _hits([text]), min_support=0.3).abstained
