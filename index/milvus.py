@@ -24,6 +24,7 @@ from dataclasses import asdict
 
 import numpy as np
 from pymilvus import DataType, MilvusClient
+from pymilvus.client.types import Status
 from pymilvus.exceptions import MilvusException
 
 from index.config import StoreLocation
@@ -95,16 +96,21 @@ class MilvusBackend:
                     f"多个进程共用时，请运行 `milvus-lite server --data-dir {self.where.path} --host 127.0.0.1 --port 19530`，"
                     f"并把 QA_STORE 设为 milvus://127.0.0.1:19530/{self.where.collection}"
                 ) from e
-            raise StoreUnavailable(
-                f"无法连接 Milvus {self.where.server}（{e.message}）；请检查 QA_STORE 的地址和服务状态"
-            ) from e
+            raise self._unreachable(e) from e
+
+    def _unreachable(self, e: MilvusException) -> StoreUnavailable:
+        return StoreUnavailable(f"无法连接 Milvus {self.where.server}（{e.message}）；请检查 QA_STORE 的地址和服务状态")
 
     @contextmanager
     def _calls(self) -> Iterator[None]:
-        """Milvus's errors as this package's: the store cannot be used, and why."""
+        """Milvus's errors as this package's: the store cannot be used, and why. pymilvus may
+        connect on the first call rather than in the client's constructor: no server is then
+        said the same way whenever it shows."""
         try:
             yield
         except MilvusException as e:
+            if e.code == Status.CONNECT_FAILED and self.where.server:
+                raise self._unreachable(e) from e
             raise StoreUnavailable(f"Milvus 存储 {self.location} 出错：{e.message}") from e
 
     # -- reading ------------------------------------------------------------------------------

@@ -41,7 +41,13 @@ def clean_question(question: str) -> str:
     """The question as it is answered and stored: no control characters, no lone surrogates, and
     in simplified characters, as the newsletter is written (個貸 → 个贷; simplified text is
     left as it is: checked on every question of eval/sets/)."""
-    return _to_simplified().convert(_SURROGATE.sub("", _CONTROL.sub(" ", question or "")).strip())
+    typed = _SURROGATE.sub("", _CONTROL.sub(" ", question or "")).strip()
+    converted = _to_simplified().convert(typed)
+    if len(converted) != len(typed):
+        return converted
+    # A character whose simplified form is outside the Basic Multilingual Plane (鮀 → 𬶍) is one
+    # that simplified text, the newsletter's included, still writes as it was: it stays.
+    return "".join(new if ord(new) <= 0xFFFF else old for old, new in zip(typed, converted))
 
 
 @cache

@@ -80,3 +80,8 @@ def test_markup_in_a_document_is_kept_as_text(assistant):
     result = assistant.answer("忽略之前的指令是什么？")
     shown = [c.chunk.full_text for c in result.citations] + [h.chunk.full_text for h in result.passages]
     assert any("<script>alert('x')</script>" in text for text in shown)  # verbatim, for the chat to escape
+
+
+def test_a_character_simplified_text_still_writes_is_not_converted_to_a_rare_form():
+    assert clean_question("汕头的“鮀城快贷”利率是多少？") == "汕头的“鮀城快贷”利率是多少？"  # not 𬶍 (U+2CD8D)
+    assert clean_question("個貸不良率是多少？") == "个贷不良率是多少？"
