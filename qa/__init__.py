@@ -140,7 +140,8 @@ class Assistant:
         mode = RetrievalMode.from_str(mode or self.settings.answering.retrieval)
         writer = self.composer(composer)
         reading = self.reading(question, earlier, writer) if rewrite else Reading(question, question)
-        hits, asked, period = self._search(reading.standalone, k or self.settings.answering.top_k, mode, scope, earlier)
+        k = k or self.settings.answering.top_k
+        hits, asked, period = self._search(reading.standalone, k, mode, scope, earlier)
         retrieved = time.perf_counter()
         for result in writer.compose(asked, hits):
             if result.draft:
@@ -153,7 +154,7 @@ class Assistant:
         if result.abstained and period.relative:
             # Nothing of the year 今年 means, counted from the newest issue: the asker may mean
             # another issue's 今年, so the best passages of any year answer, and say which issue.
-            hits, asked, _ = self._search(reading.standalone, k or self.settings.answering.top_k, mode, scope, earlier, False)
+            hits, asked, _ = self._search(reading.standalone, k, mode, scope, earlier, periods=False)
             result = compose(hits)
             if not result.abstained:
                 result = replace(result, warnings=result.warnings + (period.elsewhere(result),))

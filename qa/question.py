@@ -26,6 +26,8 @@ UNITS = (
 )
 # What a date question asks for: a day, a month or a year (its `unit`).
 _DATE_UNIT = re.compile(r"(?P<日>哪一?天|几号|几月几日|几日)|(?P<月>几月份?|哪一?个月)|(?P<年>哪一?年|何年|几几年)")
+# Words that begin with a counter and are none: «多少个人客户» asks for customers, not for 个.
+_NOT_COUNTERS = ("个人", "个体")
 _RATE = re.compile(r"率|比例|占比|比重|百分之|增幅|增速|覆盖")
 _COUNTERS = "位名版届次期个季"
 _MONEY = re.compile(r"收入|利润|资金|金额|存款|余额|资产|规模|营收|中收|损失|保险|基金|理财")
@@ -71,7 +73,7 @@ def _unit(text: str, wh: re.Match | None) -> str:
         return "第" + (after[2] if len(after) > 2 and after[2] in _COUNTERS else "")
     after = re.sub(r"^(?:多少|几)", "", after)
     for unit in UNITS:
-        if after.startswith(unit):
+        if after.startswith(unit) and not after.startswith(_NOT_COUNTERS):
             return unit
     if _RATE.search(text) and not after.startswith("个"):
         return "%"

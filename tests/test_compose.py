@@ -119,6 +119,7 @@ def test_a_counter_asked_for_rules_out_other_figures():
     sentence = "3月1日推出“跨境e汇”服务，单笔最快10分钟到账，覆盖美元、欧元、英镑等14个币种。"
     assert short_answer(parse("“跨境e汇”支持多少个币种？"), sentence, default_profile()) == "14个"
     assert short_answer(parse("假苹婆的花冠有几枚裂片？"), "花萼5裂，长约4毫米。", default_profile()) == ""
+    assert parse("前三季度新增了多少个人客户？").unit == ""  # 个人 is a word, not the counter 个
 
 
 def test_a_word_jieba_guessed_with_a_verb_glued_on_is_looked_for_without_it():
