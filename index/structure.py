@@ -248,6 +248,8 @@ def _read(
             units = _units(token.paras, roles)
             # A heading marked as the top level (Word's Heading 1, HTML's h1) opens a story.
             opens = _MARKDOWN_H1.match(ps[units[0][0]].text) is not None
+            # A heading over a lead (本报讯（记者 …）) heads a story of its own, never a section.
+            led = k + 1 < len(tokens) and tokens[k + 1].kind == _LEAD
             # Where headlines are marked so, a heading of a lower level (##) is a section.
             lower = marked and not opens and is_markdown_heading(ps[units[0][0]].text)
             # A numbered title (一、…) or a table's (表1 …, over its rows) is a part of the open story.
@@ -265,7 +267,7 @@ def _read(
             if ahead:
                 if after is None:
                     orphan(_Token(_HEAD, ahead, token.page), k)
-                elif current is not None and not opens and (numbered or _cohesion(ps, current.body, after) >= _SAME_STORY):
+                elif current is not None and not opens and not led and (numbered or _cohesion(ps, current.body, after) >= _SAME_STORY):
                     current.sections.append(ahead)
                 else:
                     current = _Draft(page=token.page, heads=ahead)

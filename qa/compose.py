@@ -115,7 +115,7 @@ def _best_candidate(question: Question, passages: list[Hit], profile: Profile) -
             elif sentence == chunk.headline:
                 score -= _HEADLINE_PENALTY
             has_fact = bool(fitting_facts(question, sentence, profile))
-            if question.kind in ("number", "date") and not has_fact:
+            if (question.kind in ("number", "date") or question.kind == "entity" and question.unit) and not has_fact:
                 score -= 0.2  # a sentence without the kind of fact asked for rarely answers
             context = chunk.full_text if credit else f"{frame} {previous} {sentence}"
             if best is None or score > best.score:

@@ -22,15 +22,17 @@ WH = re.compile(
     r"|什么|啥|谁|何时|何地|何种|怎样|怎么样?|如何|为什么|为何|是否|有没有|是不是|能否"
 )
 UNITS = (
-    "个百分点 百分点 亿人次 万人次 人次 万亿元 亿美元 万美元 亿元 万元 元 万户 户 家 笔 倍 位 名 人 年 岁 次 项 期 天 个月 月 版 处 座 场 部 本 张 首 所 件 条 届 集 层 种 枚 个".split()
+    "个百分点 百分点 亿人次 万人次 人次 万亿元 亿美元 万美元 亿元 万元 元 万户 户 家 笔 倍 位 名 人 年 岁 次 项 期 天 个月 月 版 处 座 场 部 本 张 首 所 件 条 届 集 层 种 枚 册 台 辆 份 套 间 亩 篇 批 只 头 个".split()
 )
 # What a date question asks for: a day, a month or a year (its `unit`).
 _DATE_UNIT = re.compile(r"(?P<日>哪一?天|几号|几月几日|几日)|(?P<月>几月份?|哪一?个月)|(?P<年>哪一?年|何年|几几年)")
+# What «哪个支行», «哪家公司» ask for: a name that ends so (珲春支行), the entity question's `unit`.
+_ORG_UNIT = re.compile(r"哪一?[个家所]?(支行|分行|银行|公司|企业|网点|学校|医院|合作社|单位|机构)")
 # Words that begin with a counter and are none: «多少个人客户» asks for customers, not for 个.
 _NOT_COUNTERS = ("个人", "个体")
-_RATE = re.compile(r"率|比例|占比|比重|百分之|增幅|增速|覆盖")
+_RATE = re.compile(r"率|比例|占比|比重|百分之|增幅|增速")
 _COUNTERS = "位名版届次期个季"
-_MONEY = re.compile(r"收入|利润|资金|金额|存款|余额|资产|规模|营收|中收|损失|保险|基金|理财")
+_MONEY = re.compile(r"收入|利润|资金|金额|存款|余额|资产|规模|营收|中收|损失|保险|基金|理财|费")
 # Words the answer is often introduced by, not part of it.
 _LEAD = re.compile(r"^(?:分别|已经|已|都|共|累计|就|仍然|仍|还|了|是|为|的|达到|达|到|有|在|以|于|约|列|排名|排)+")
 _TRAIL = re.compile(r"(?:的|了|等|呢|吗|啊|是)+$")
@@ -58,8 +60,13 @@ def parse(question: str) -> Question:
         left=left,
         right=_LEAD.sub("", right.strip("，,：: ")),
         terms=tuple(key_terms(text)),
-        unit=_date_unit(text) if kind == "date" else _unit(text, wh),
+        unit=_date_unit(text) if kind == "date" else _org_unit(text) if kind == "entity" else _unit(text, wh),
     )
+
+
+def _org_unit(text: str) -> str:
+    asked = _ORG_UNIT.search(text)
+    return asked.group(1) if asked else ""
 
 
 def _date_unit(text: str) -> str:

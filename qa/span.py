@@ -16,7 +16,7 @@ _CN_NUM = "[一二两三四五六七八九十百千万]"
 _UNIT = (
     r"(?:万亿|千亿|百亿|亿|千万|百万|万|千|百)?"
     r"(?:美元|港元|日圆|日元|欧元|英镑|元|亿人次|人次|户|家|笔|个百分点|百分点|%|倍|名|位|个月|年|月|天|人|余家|余人|余户|期|项|个|岁|次|版"
-    r"|平方公里|平方米|公里|公尺|公分|公斤|千米|厘米|毫米|米|克|吨|处|座|场|部|本|张|首|所|件|条|届|集|层|种|枚|分钟|小时|秒"
+    r"|平方公里|平方米|公里|公尺|公分|公斤|千米|厘米|毫米|米|克|吨|处|座|场|部|本|张|首|所|件|条|届|集|层|种|枚|册|台|辆|份|套|间|亩|篇|批|只|头|分钟|小时|秒"
     r"|\s?(?:km²|km|kg|cm|mm|m²|m))?"
 )
 NUMBER = re.compile(
@@ -66,9 +66,9 @@ def align(question: Question, sentence: str, profile: Profile) -> Alignment:
 def short_answer(question: Question, sentence: str, profile: Profile, alignment: Alignment | None = None) -> str:
     """The fact the question asks for, or "" when the sentence holds no clear one."""
     alignment = alignment or align(question, sentence, profile)
-    if question.kind in ("number", "date", "person"):
+    if question.kind in ("number", "date", "person") or question.kind == "entity" and question.unit:
         found = _fact(question, sentence, alignment, profile)
-        if found or question.kind != "person":
+        if found or question.kind in ("number", "date"):
             return found
     span = alignment.span
     if question.kind in ("yesno", "reason") or not 2 <= len(span) <= MAX_SHORT:
@@ -76,9 +76,11 @@ def short_answer(question: Question, sentence: str, profile: Profile, alignment:
     return span
 
 
-def facts(kind: str, text: str, profile: Profile) -> list[tuple[int, str]]:
+def facts(kind: str, text: str, profile: Profile, unit: str = "") -> list[tuple[int, str]]:
     if kind == "person":  # a name after a title (the profile's reporters' roles and people's titles)
         return [(m.start(1), m.group(1)) for m in profile.person.finditer(text)]
+    if kind == "entity":  # a name ending in what «哪个支行» asks for: 延边分行珲春支行
+        return [(m.start(), m.group(0)) for m in re.finditer(rf"[{HAN}]{{2,6}}{unit}", text)] if unit else []
     pattern = DATE if kind == "date" else NUMBER
     return [(m.start(), m.group(0)) for m in pattern.finditer(text)]
 
@@ -111,8 +113,8 @@ def fitting_facts(question: Question, sentence: str, profile: Profile) -> list[t
     """Facts of the kind asked for, in the unit asked for, that the question does not itself name."""
     return [
         (start, found)
-        for start, found in facts(question.kind, sentence, profile)
-        if not any(_figure_of(found) in t for t in question.terms) and _unit_fits(question, found)
+        for start, found in facts(question.kind, sentence, profile, question.unit)
+        if not any(_figure_of(found) in t for t in question.terms) and found not in question.text and _unit_fits(question, found)
     ]
 
 

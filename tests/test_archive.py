@@ -420,3 +420,20 @@ def test_this_year_means_the_newest_issue_s_and_else_the_issue_that_answers(tmp_
     assert result.warnings == ("2023年的报道中没有找到，以下答案出自 2022年第5期（3月10日）",)
     assert assistant.answer("2023年前两个月江苏分行通过线上渠道发放小微贷款多少？").abstained  # a year named is meant
     assert not assistant.answer("今年养老金个人账户达到多少万户？").warnings  # the newest year answers
+
+
+def test_a_heading_over_a_lead_opens_a_story_even_after_numbered_sections(tmp_path):
+    text = (
+        "工行通讯\n2020年第14期\n第1版\n新疆分行国际贸易融资快速增长\n"
+        "本报讯（记者 常思远）截至6月末，新疆分行累计投放国际贸易融资326亿元。\n"
+        "一、贸易融资产品更加丰富\n该行推出“出口e贷”，上半年发放贷款42亿元，支持国际贸易融资。\n"
+        "企业凭出口订单即可获得融资，户均贷款约290万元。\n外贸企业的融资成本较去年下降了0.4个百分点。\n"
+        "我行发布供应链金融平台“工银e链通”\n"
+        "本报讯（记者 范立新）7月20日，我行发布供应链金融平台，上半年发放国际贸易融资贷款。\n"
+        "平台试运行三个月以来，已接入核心企业210家。\n年内将力争接入核心企业500家以上。\n"
+    )  # a paragraph a line (not hard-wrapped), as the layout issues are written
+    doc = parsed(tmp_path, "issue.txt", text.encode())
+    assert [(a.headline, [t for _, t in a.sections]) for a in doc.articles] == [
+        ("新疆分行国际贸易融资快速增长", ["一、贸易融资产品更加丰富"]),
+        ("我行发布供应链金融平台“工银e链通”", []),
+    ]

@@ -125,3 +125,26 @@ def test_a_counter_asked_for_rules_out_other_figures():
 def test_a_word_jieba_guessed_with_a_verb_glued_on_is_looked_for_without_it():
     text = "今年前两个月通过线上渠道发放小微贷款468亿元，占同期普惠贷款投放总量的72%。"
     assert not compose("线上发放的小微贷款占普惠贷款投放总量的比例是多少？", _hits([text]), min_support=0.3).abstained
+
+
+def test_which_branch_is_answered_by_a_name_that_ends_so():
+    hits = _hits([
+        "如今，关雪薇每年为外籍客户办理业务4000余笔，还编写了《柜面服务100句》。",
+        "在吉林分行延边分行珲春支行，柜员关雪薇用一口流利的俄语招呼客户。",
+    ])
+    answer = compose("会说俄语的柜员关雪薇在哪个支行上班？", hits, min_support=0.3)
+    assert answer.short == "延边分行珲春支行" and answer.citations[0].n == 2
+    assert parse("团体冠军是哪家分行？").unit == "分行" and parse("哪个环节最慢？").unit == ""
+
+
+@pytest.mark.parametrize(
+    "question, unit",
+    [("项目覆盖了多少师生？", ""), ("《柜面服务100句》印发了多少册？", "册"), ("平台收取多少手续费？", "元")],
+)
+def test_the_unit_a_question_asks_for(question, unit):
+    assert parse(question).unit == unit
+
+
+def test_a_person_is_found_after_the_titles_the_newsletter_names_people_by():
+    sentence = "合作社负责人王建国说，有了新生产线，今年能多收购青稞300吨。"
+    assert short_answer(parse("那家合作社的负责人叫什么名字？"), sentence, default_profile()) == "王建国"
