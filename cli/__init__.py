@@ -7,15 +7,19 @@ read succeeded, and lists them); 1 it was refused or failed, with a message sayi
 `qa index verify` exits 1 when it finds a problem, `qa eval --floor` when a figure is below it.
 """
 
+from __future__ import annotations
+
 import importlib
 import json
 import signal
 import sys
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import click
 
-from index.commands import Wiring
+if TYPE_CHECKING:
+    from index.commands import Wiring
 
 # Each command and the stage module that owns it.
 COMMANDS = {
@@ -24,7 +28,7 @@ COMMANDS = {
     "chat": "qa.commands:chat",
     "serve": "ui.commands:serve",
     "eval": "eval.commands:evaluate",
-    "bench": "index.commands:bench",
+    "bench": "eval.commands:bench",
     "reader": "qa.commands:reader",
 }
 FAILED, INTERRUPTED = 1, 130
@@ -49,9 +53,23 @@ def qa():
 
 
 def main(argv: list[str] | None = None, wiring: Wiring | None = None) -> int:
+    """The `qa` command. `qa ask` goes to a running `qa serve` first, before anything is loaded
+    (ui/api.py); where none answers, it answers by itself."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `qa ask … | head` ends quietly
     argv = sys.argv[1:] if argv is None else argv
-    wiring = replace(wiring or Wiring(), status_extras=_reader_status)
+    if argv[:1] == ["ask"] and wiring is None:
+        from ui.api import ask_resident
+
+        if (code := ask_resident(argv[1:])) is not None:
+            return code
+    return run(argv, wiring)
+
+
+def run(argv: list[str], wiring: Wiring | None = None) -> int:
+    """One command line, run in this process (a server runs its clients' `qa ask` with it)."""
+    from index.commands import Wiring
+
+    wiring = replace(wiring or Wiring(), status_extras=_reader_status, run=run)
     try:
         return qa.main(argv, prog_name="qa", standalone_mode=False, obj=wiring) or 0
     except click.ClickException as e:  # the command line itself: usage, a bad choice

@@ -9,6 +9,7 @@ import click
 
 from index import Settings, ensure_index
 from index.commands import Wiring, index_options, json_option
+from index.commands import bench as search_bench
 from qa import COMPOSERS, Assistant, RetrievalMode, Scope
 from qa.commands import COMPOSER_NAMES, MODES, mode_option, scope_options
 
@@ -108,3 +109,31 @@ def configurations_of(text: str) -> list[tuple[str, str | None, str | None]]:
                 raise ValueError(f"未知的评测配置 {part!r}：可选 {choices}，或用 + 组合（hybrid+generative）")
         found.append((item, mode, composer))
     return found
+
+
+@click.group("bench", invoke_without_command=True)
+@click.pass_context
+def bench(context: click.Context) -> int:
+    """speed: cold start, answers quiet and busy, indexing (`qa bench speed`, the default); vector search by size (`qa bench search`)"""
+    if context.invoked_subcommand is None:
+        return context.invoke(speed)
+    return 0
+
+
+@bench.command()
+@click.option("--asks", type=int, default=3, show_default=True, help="cold `qa ask` runs per encoder (the median counts)")
+@click.option("--files", type=int, default=16, show_default=True, help="CMRC trial files indexed per encoder")
+@click.option("--no-reader", is_flag=True, help="leave the trained reader out")
+@json_option
+@click.pass_obj
+def speed(wiring: Wiring, asks: int, files: int, no_reader: bool, as_json: bool) -> int:
+    """cold `qa ask`, with a server; answer and retrieval p50/p95, quiet and busy; indexing: each against its baseline"""
+    from eval.speed import report_markdown, run
+
+    say = (lambda line: None) if as_json else (lambda line: print(line, file=sys.stderr, flush=True))
+    report = run(wiring.settings(), asks, files, say, reader=not no_reader)
+    print(json.dumps(report.to_json(), ensure_ascii=False, indent=2) if as_json else report_markdown(report))
+    return 0
+
+
+bench.add_command(search_bench, "search")

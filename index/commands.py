@@ -43,6 +43,10 @@ class Wiring:
     settings_changes: dict = field(default_factory=dict)  # applied to every command's Settings
     # Lines other stages add to `qa index status`: (JSON key, label, value).
     status_extras: Callable[[Settings], list[tuple[str, str, str]]] = lambda settings: []
+    # A running server's assistant (qa.Assistant; ui/api.py): `qa ask` with its settings answers with it.
+    resident: object | None = None
+    # Runs a command line in this process (cli.run, set by the entry): how a server runs its clients' `qa ask`.
+    run: Callable[[list[str], "Wiring"], int] | None = None
 
     def settings(self, docs: Path | None = None, index_dir: Path | None = None) -> Settings:
         return Settings().with_(**{"docs_dir": docs, "index_dir": index_dir} | self.settings_changes)
@@ -176,7 +180,7 @@ def status(wiring: Wiring, settings: Settings, as_json: bool) -> int:
 @click.option("--hnsw-max", type=int, default=100_000, show_default=True, help="largest size to build HNSW at (slow to build)")
 @json_option
 @click.pass_obj
-def bench(wiring: Wiring, sizes: str, queries: int, corpus: Path | None, files: int, rounds: int, hnsw_max: int, as_json: bool) -> int:
+def bench(wiring: Wiring, sizes: str, queries: int, corpus: Path | None, files: int, rounds: int, hnsw_max: int, as_json: bool) -> int:  # `qa bench search`
     """indexing throughput; vector search latency, recall and memory by size"""
     from index.bench import DEFAULT_CORPUS, report_markdown, run
 

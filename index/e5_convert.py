@@ -57,10 +57,11 @@ def ensure_e5_model(cache_dir: Path, progress: bool = True) -> Path:
     return build_model_folder(target, lambda staging: convert(source, staging, progress=progress))
 
 
-def build_model_folder(target: Path, write: Callable[[Path], None]) -> Path:
+def build_model_folder(target: Path, write: Callable[[Path], None], marker: str = "modules.json") -> Path:
     """`target`, written by `write` into a staging folder beside it on first use, then renamed
-    into place: a reader sees no folder or a whole one, and two writers racing end with one."""
-    if (target / "modules.json").exists():
+    into place: a reader sees no folder or a whole one, and two writers racing end with one
+    (the file `marker` says a folder is there)."""
+    if (target / marker).exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     # A whole folder is committed here, not a file: index/files.py's atomic_write (one file
@@ -71,7 +72,7 @@ def build_model_folder(target: Path, write: Callable[[Path], None]) -> Path:
         write(staging)
         staging.rename(target)
     except OSError:
-        if not (target / "modules.json").exists():  # not just another process that won the race
+        if not (target / marker).exists():  # not just another process that won the race
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)

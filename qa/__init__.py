@@ -92,6 +92,8 @@ class Assistant:
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
+        if hasattr(self.embedder, "preload"):  # its model loads while the index does (index/onnx_embed.py)
+            self.embedder.preload()
         self._lock = threading.Lock()
         self._folder: str | None = None
         self._retriever: Retriever | None = None

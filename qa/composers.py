@@ -72,7 +72,8 @@ class ReaderComposer:
 
     @cached_property
     def reader(self) -> Reader:
-        return Reader(ensure_e5_model(self.settings.model_cache))
+        cache = self.settings.model_cache
+        return Reader(ensure_e5_model(cache), runtime=self.settings.answering.reader_runtime, cache_dir=cache)
 
     @property
     def version(self) -> str:

@@ -63,12 +63,22 @@ def base_fingerprint(folder: Path) -> str:
     return folder.name
 
 
-class Reader:
-    """Loads lazily on the first question; one model per process, used under a lock."""
+RUNTIMES = ("torch", "onnx", "onnx-int8")
 
-    def __init__(self, base_folder: Path, weights: Path | None = None, card: Path | None = None):
+
+class Reader:
+    """Loads lazily on the first question; one model per process, used under a lock.
+
+    `runtime`: torch, or ONNX Runtime on the same weights (`onnx`; `onnx-int8`, its weights in
+    int8), the graph exported once into `cache_dir/exported` (index/onnx_embed.py)."""
+
+    def __init__(self, base_folder: Path, weights: Path | None = None, card: Path | None = None,
+                 runtime: str = "torch", cache_dir: Path | None = None):
+        if runtime not in RUNTIMES:
+            raise ValueError(f"阅读器的运行方式应为 {'、'.join(RUNTIMES)} 之一，而不是 {runtime!r}")
         self.base_folder = Path(base_folder)
         self.weights_path, self.card_path = Path(weights or WEIGHTS), Path(card or CARD)
+        self.runtime, self.cache_dir = runtime, Path(cache_dir or self.base_folder.parent)
         self._lock = threading.Lock()
 
     @cached_property
@@ -107,22 +117,35 @@ class Reader:
 
     @cached_property
     def _parts(self):
+        """(tokenizer, logits of a batch of windows) in the runtime asked for."""
         self.card  # noqa: B018 — checked first: a damaged file is named, not half-loaded
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoTokenizer
         from transformers.utils import logging
 
         logging.disable_progress_bar()
         logging.set_verbosity_error()  # its load report lists the pooler the reader leaves out, on every start
         tokenizer = AutoTokenizer.from_pretrained(self.base_folder)
+        if self.runtime == "torch":
+            return tokenizer, torch_logits(*self._torch_model())
+        from index import exported_graph, open_session
+
+        def span_model():
+            return _SpanModel(*self._torch_model())
+
+        name = f"reader-{self.fingerprint}-{base_fingerprint(self.base_folder)}-onnx"
+        session = open_session(exported_graph(self.cache_dir, name, span_model, ("logits",), self.runtime == "onnx-int8"))
+        return tokenizer, lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+    def _torch_model(self):
+        from transformers import AutoModel
+
         model = AutoModel.from_pretrained(self.base_folder, add_pooling_layer=False)
         head = span_head(model.config.hidden_size)
         try:
             load_trained(model, head, self.weights_path)
         except Exception as e:  # noqa: BLE001 — any failure to read the weights is the same message
             raise ReaderUnavailable(f"阅读模型文件 {self.weights_path} 无法加载（{type(e).__name__}: {e}）；{RETRAIN}") from e
-        model.eval()
-        head.eval()
-        return tokenizer, model, head
+        return model.eval(), head.eval()
 
     def load(self) -> None:
         """Load now (a server at start), rather than on the first question."""
@@ -137,17 +160,39 @@ class Reader:
             return read_span(*self._parts, question, passages, self.settings)
 
 
-def read_span(tokenizer, model, head, question: str, passages: list[str], settings: ReaderSettings) -> Span | None:
-    """One forward pass over every window of the passages, and the best span in them."""
+def read_span(tokenizer, logits_of, question: str, passages: list[str], settings: ReaderSettings) -> Span | None:
+    """One forward pass over every window of the passages, and the best span in them;
+    `logits_of(input_ids, attention_mask)` gives start/end logits (torch_logits, or a session)."""
+    features = encode(tokenizer, [question] * len(passages), passages, settings)
+    ids, mask = (np.array(features[key], dtype=np.int64) for key in ("input_ids", "attention_mask"))
+    return best_span(logits_of(ids, mask), features, passages, settings)
+
+
+def torch_logits(model, head):
+    """The start/end logits of the encoder and span head, in torch."""
     import torch
 
-    features = encode(tokenizer, [question] * len(passages), passages, settings)
-    with torch.inference_mode():
-        hidden = model(
-            input_ids=torch.tensor(features["input_ids"]), attention_mask=torch.tensor(features["attention_mask"])
-        ).last_hidden_state
-        logits = head(hidden).float().numpy()
-    return best_span(logits, features, passages, settings)
+    def logits(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            hidden = model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).last_hidden_state
+            return head(hidden).float().numpy()
+
+    return logits
+
+
+def _SpanModel(model, head):
+    """The encoder and span head as one module, token ids in, start/end logits out (for export)."""
+    import torch
+
+    class SpanModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model, self.head = model, head
+
+        def forward(self, input_ids, attention_mask):
+            return self.head(self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state)
+
+    return SpanModel()
 
 
 def encode(tokenizer, questions: list[str], passages: list[str], settings: ReaderSettings) -> dict:

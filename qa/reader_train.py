@@ -24,7 +24,7 @@ import numpy as np
 
 from index.files import sha256_file
 from index.text import HAN, squash
-from qa.reader import CARD, WEIGHTS, ReaderSettings, base_fingerprint, encode, read_span, save_trained, span_head
+from qa.reader import CARD, WEIGHTS, ReaderSettings, base_fingerprint, encode, read_span, save_trained, span_head, torch_logits
 
 
 @dataclass(frozen=True)
@@ -262,7 +262,7 @@ def validation_examples(path: Path, settings: TrainSettings, rng: random.Random)
 
 def margins_of(tokenizer, model, head, batch: list[Example], reader: ReaderSettings) -> list[tuple[str, float]]:
     """(best span text, its margin over "no answer") for each example, given its paragraph."""
-    spans = (read_span(tokenizer, model, head, e.question, [e.context], reader) for e in batch)
+    spans = (read_span(tokenizer, torch_logits(model, head), e.question, [e.context], reader) for e in batch)
     return [(span.text, span.margin) if span else ("", -np.inf) for span in spans]
 
 

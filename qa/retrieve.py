@@ -56,13 +56,13 @@ class Retriever:
         found: list[tuple[int, float, tuple[str, ...]]]
         if mode is RetrievalMode.KEYWORD:
             found = [(i, s, ("keyword",)) for i, s in self._keyword_run(question, pool, allowed)]
+        elif mode is RetrievalMode.DENSE:
+            found = [(i, s, ("dense",)) for i, s in self._dense_run(question, pool, allowed)]
         else:
-            dense = self._dense_run(question, CANDIDATES if mode is RetrievalMode.HYBRID else pool, allowed)
-            if mode is RetrievalMode.DENSE:
-                found = [(i, s, ("dense",)) for i, s in dense]
-            else:
-                runs = {"dense": dense, "keyword": self._keyword_run(question, CANDIDATES, allowed)}
-                found = [(f.id, f.score, f.retrievers) for f in fuse(runs, k=pool)]
+            # Keyword first: on a cold start the query encoder is still loading meanwhile (Assistant).
+            keyword = self._keyword_run(question, CANDIDATES, allowed)
+            runs = {"dense": self._dense_run(question, CANDIDATES, allowed), "keyword": keyword}
+            found = [(f.id, f.score, f.retrievers) for f in fuse(runs, k=pool)]
         hits = self._hits(found)
         if prefers:
             # A stable sort: the period's passages first, each group in the order retrieval gave.

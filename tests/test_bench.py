@@ -36,7 +36,7 @@ def test_synthetic_vectors_are_unit_vectors_shaped_like_the_real_ones():
 
 
 def test_qa_bench_prints_the_tables(fake_embedder, monkeypatch, capsys):
-    args = ["bench", "--sizes", "400", "--queries", "10", "--corpus", str(SEEDS), "--files", "1", "--rounds", "1"]
+    args = ["bench", "search", "--sizes", "400", "--queries", "10", "--corpus", str(SEEDS), "--files", "1", "--rounds", "1"]
     assert run_qa(args) == 0
     out = capsys.readouterr().out
     assert "chunks/s" in out and "| 400 | **flat** |" in out and "HNSW32" in out

@@ -12,9 +12,9 @@ PACKAGES = ("cli", "ui", "eval", "qa", "index")
 # modules, shared on purpose (the text and file toolkits, the newsletter profile, the keyword
 # tokenizer the index stores and qa queries with, and the commands the entry point assembles).
 PUBLIC_MODULES = {
-    "index": {"index.commands", "index.files", "index.profile", "index.text", "index.tokens"},
+    "index": {"index.bench", "index.commands", "index.files", "index.profile", "index.text", "index.tokens"},
     "qa": {"qa.commands"},
-    "ui": {"ui.commands"},
+    "ui": {"ui.api", "ui.commands"},
     "eval": {"eval.commands"},
     "cli": set(),
 }

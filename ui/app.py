@@ -3,6 +3,7 @@ survives a reload; the index with uploads; settings; 👍/👎 feedback."""
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -477,7 +478,8 @@ def auth_pair(auth: str) -> tuple[str, str] | None:
     return user, password
 
 
-def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
+def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, middleware: Sequence = ()) -> None:
+    """The chat; `middleware`, more ASGI layers in front of it (ui/api.py's route)."""
     settings = assistant.settings
     uploads = guard.use_temp_folder(settings)  # before build_app: its components note the folder
     stop_sweeping = guard.start_sweeper(uploads, settings.chat.upload_max_age, every=guard.SWEEP_INTERVAL)
@@ -494,7 +496,7 @@ def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> No
             footer_links=[],
             css=CSS,
             js=JS,
-            app_kwargs={"middleware": guard.middleware(settings)},
+            app_kwargs={"middleware": guard.middleware(settings) + list(middleware)},
         )
     finally:
         stop_sweeping.set()
