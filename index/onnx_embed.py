@@ -7,7 +7,7 @@ so that a vector is one `session.run`. Questions and passages are tokenised by t
 sentence-transformers. A query then needs neither torch nor transformers loaded, which is most of a
 cold `qa ask`.
 
-- `onnx` (float32): the same vectors as torch (cosine ≥ 0.99999, bench/runtimes.py), so it shares
+- `onnx` (float32): the same vectors as torch (cosine ≥ 0.99999, tests/test_runtime.py), so it shares
   torch's fingerprint: an index built by either is queried by either.
 - `onnx-int8`: the float32 graph with its weights quantised to int8 (onnxruntime's dynamic
   quantisation, no calibration data); other vectors, so its own fingerprint.
@@ -130,12 +130,13 @@ class _Session:
 def _optimized_session(onnxruntime, folder: Path):
     """A session on the graph as ONNX Runtime optimises it (fused attention, layer norm, GELU),
     optimised once per runtime version and kept beside the graph: optimising on every load was
-    two thirds of loading it (1.8 s of 2.5 s, cold `qa ask`, bench/runtimes.py)."""
+    two thirds of loading it (1.8 s of 2.5 s in a cold `qa ask`, by cProfile)."""
     optimized = folder / f"model.ort-{onnxruntime.__version__}.onnx"
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # its own warnings are about the graph, not for the user
     # Threads that spin while waiting for work take the cores a busy neighbour needs, and then wait
-    # for them: a query is one small batch, and spinning bought nothing there (bench/runtimes.py).
+    # for them. A seed question, int8, median of 40 with one busy loop per core beside it: 9.7 ms
+    # spinning, 5.7 without; quiet, 3.6 and 6.4. The reader's batches: the same either way.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if optimized.exists():
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
