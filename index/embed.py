@@ -205,7 +205,7 @@ def make_embedder(settings: Settings, device: str | None = None) -> Embedder:
             folder, label = m3e_small_folder(), "moka-ai/m3e-small"
         if backend.startswith("onnx"):
             torch = lambda: SentenceTransformerEmbedder(folder, label, device, "torch", settings.model_cache)  # noqa: E731
-            return OnnxEmbedder(folder, f"{label}+{backend}", settings.model_cache, backend == "onnx-int8", torch, BATCH_SIZE)
+            return OnnxEmbedder(folder, f"{label}+{backend}", settings.model_cache, backend == "onnx-int8", torch)
         label += "" if backend == "torch" else f"+{backend}"
         return SentenceTransformerEmbedder(folder, label, device, backend, settings.model_cache)
     if Path(name).expanduser().is_dir():

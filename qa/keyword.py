@@ -56,6 +56,7 @@ class KeywordIndex:
         self._tf = sp.csc_matrix((0, 0), dtype=np.float32)  # rows = chunks, columns = tokens
         self._lengths = np.zeros(0, dtype=np.float32)  # tokens per chunk, repeats included
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (ids, flat token ids, lengths)
+        self._pending_ids: set[int] = set()  # their ids: an id added again is looked for only if there
         self._removed: set[int] = set()
         self._idf = np.zeros(0, dtype=np.float32)
         self._norm = np.zeros(0, dtype=np.float32)
@@ -96,8 +97,10 @@ class KeywordIndex:
         if not len(ids):
             return
         with self._lock:
-            self._remove(set(ids.tolist()))  # added again: the new tokens replace the old
+            added = set(ids.tolist())
+            self._remove(added)  # added again: the new tokens replace the old
             self._pending.append((ids, np.asarray(flat, dtype=np.uint64), lengths))
+            self._pending_ids |= added
             self._dirty = True
 
     def __len__(self) -> int:
@@ -146,12 +149,15 @@ class KeywordIndex:
 
     def _remove(self, ids: set[int]) -> int:
         gone = 0
-        for n, (part_ids, flat, lengths) in enumerate(self._pending):
+        # Scanned only when one of the ids is pending: a reader loading 300 segments scanned the
+        # ones before each (1.3 s of a cold `qa ask` on a 300-issue archive) to find nothing.
+        for n, (part_ids, flat, lengths) in enumerate(self._pending if not ids.isdisjoint(self._pending_ids) else ()):
             drop = np.isin(part_ids, list(ids))
             if drop.any():
                 gone += int(drop.sum())
                 keep_tokens = np.repeat(~drop, lengths)
                 self._pending[n] = (part_ids[~drop], flat[keep_tokens], lengths[~drop])
+        self._pending_ids -= ids
         built = {i for i in ids if i in self._rows and i not in self._removed}
         self._removed |= built
         if gone or built:
@@ -185,7 +191,7 @@ class KeywordIndex:
             self._columns = pd.Index(self._vocab)
         self._tf, self._ids, self._lengths = tf, ids, lengths
         self._rows = {int(i): n for n, i in enumerate(ids)}
-        self._pending, self._removed, self._dirty = [], set(), False
+        self._pending, self._pending_ids, self._removed, self._dirty = [], set(), set(), False
         # Lucene's BM25: idf = ln(1 + (N − df + ½) / (df + ½)); tf / (tf + k1·(1 − b + b·len/avglen))
         n, df = len(ids), np.diff(tf.indptr)
         self._idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)

@@ -134,7 +134,7 @@ class Reader:
 
         name = f"reader-{self.fingerprint}-{base_fingerprint(self.base_folder)}-onnx"
         session = open_session(exported_graph(self.cache_dir, name, span_model, ("logits",), self.runtime == "onnx-int8"))
-        return tokenizer, lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return tokenizer, lambda ids, mask: _session_logits(session, ids, mask)
 
     def _torch_model(self):
         from transformers import AutoModel
@@ -177,6 +177,17 @@ def torch_logits(model, head):
             hidden = model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).last_hidden_state
             return head(hidden).float().numpy()
 
+    return logits
+
+
+def _session_logits(session, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Start/end logits from the exported reader, a window at a time, each cut to its own length:
+    faster than the windows padded together (a seed question's five, median of 20: 281 ms, 313).
+    Padding keeps logits 0, outside every window's passage tokens, where no span is looked for."""
+    logits = np.zeros((*ids.shape, 2), dtype=np.float32)
+    for w in range(len(ids)):
+        width = int(mask[w].sum())
+        logits[w, :width] = session.run(None, {"input_ids": ids[w : w + 1, :width], "attention_mask": mask[w : w + 1, :width]})[0][0]
     return logits
 
 
