@@ -26,7 +26,7 @@ until [ -n "${seen[listening]:-}" ]; do
   step installed "[ -f .venv/.installed ]"
   step converted "compgen -G 'var/models/multilingual-e5-small-*/modules.json' >/dev/null"
   step exported "compgen -G 'var/models/exported/*-onnx/model.onnx' >/dev/null"
-  step quantised "compgen -G 'var/models/exported/*-onnx-int8/model.onnx' >/dev/null"
+  step quantised "compgen -G 'var/models/exported/*-onnx-int8-*/model.onnx' >/dev/null"
   step indexed "[ -e var/index/current ]"
   step listening "(echo > /dev/tcp/127.0.0.1/7860) 2>/dev/null"
   sleep 0.2

@@ -76,13 +76,14 @@ def evaluate(wiring: Wiring, settings: Settings, set_path: Path, as_json: bool, 
     paths = write_report(Path(folder), evaluations, about)
     written = f"报告已写入 {paths['markdown']}（另有 {paths['json'].name}、{paths['chart'].name}）"
     print(written, file=sys.stderr if as_json else sys.stdout)
-    return _held_to(floor, floor_path, first.summary, update_floor) if floor else 0
+    return _held_to(floor, floor_path, first.summary, update_floor, settings.indexing.embedder) if floor else 0
 
 
-def _held_to(floor: dict, floor_path: Path, summary: dict, update_floor: bool) -> int:
-    """Exit status against the floor file; with --update-floor, the file rewritten from this run."""
+def _held_to(floor: dict, floor_path: Path, summary: dict, update_floor: bool, embedder: str) -> int:
+    """Exit status against the floor file; with --update-floor, the file rewritten from this run
+    (and the embedder it ran with: CI holds the floors only with that one)."""
     if update_floor:
-        save_floor(updated(floor, summary), floor_path)
+        save_floor(updated(floor, summary) | {"embedder": embedder}, floor_path)
         print(f"已按本次结果更新质量下限：{floor_path}", file=sys.stderr)
         return 0
     problems = check(summary, floor)

@@ -31,12 +31,15 @@ def files_fingerprint(paths: Iterable[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def model_fingerprint(folder: Path) -> str:
-    """The fingerprint of a model folder's weights and configuration. Hashing e5-small's 466 MB
-    takes most of a second, a fifth of a cold `qa ask`: the result is kept in the folder
-    (`.fingerprint`) with each file's size and modification time, and computed again when any differ."""
+def model_fingerprint(folder: Path, names: Iterable[str] = ()) -> str:
+    """The fingerprint of a model folder's weights and configuration (or of the files `names`).
+    Hashing e5-small's 466 MB takes most of a second, a fifth of a cold `qa ask`: the result is kept
+    in the folder (`.fingerprint`) with each file's size and modification time, and computed again
+    when any differ."""
     folder = Path(folder)
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin", ".json"))
+    files = sorted(folder / n for n in names) or sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin", ".json")
+    )
     stamps = [[str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
     kept = folder / ".fingerprint"
     try:

@@ -61,8 +61,9 @@ composer_option = click.option("--composer", type=click.Choice(COMPOSER_NAMES), 
 def ask(wiring: Wiring, settings: Settings, question: str, as_json: bool, k: int | None, mode: str | None,
         composer: str | None, conversation: str | None, as_typed: bool, scope: Scope) -> int:
     """answer one question with citations"""
-    resident = wiring.resident
-    assistant = resident if isinstance(resident, Assistant) and resident.settings == settings else Assistant(settings, wiring.make_embedder(settings))
+    assistant = wiring.resident  # a server's, answering for a client (ui/api.py): used when its settings are these
+    if not (isinstance(assistant, Assistant) and assistant.settings == settings):
+        assistant = Assistant(settings, wiring.make_embedder(settings))
     store = Conversations(settings.history_dir)
     earlier = _stored(store, conversation) if conversation else []
     result = None

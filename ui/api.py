@@ -15,7 +15,6 @@ server's home can ask through it. This module is the client as well, and imports
 import json
 import os
 import sys
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,6 @@ TOKEN_HEADER = "x-qa-token"
 SERVER_FILE = "server.json"
 DEFAULT_HOME = "var"  # Settings.home's default (index/config.py), read here without importing index
 MAX_REQUEST_BYTES = 64 * 1024
-CONNECT_TIMEOUT = 2.0  # a server that does not take the request at once is not used
 ANSWER_TIMEOUT = 300.0  # a generative composer may write for a minute
 
 
