@@ -56,6 +56,10 @@ def main(argv: list[str] | None = None, wiring: Wiring | None = None) -> int:
     """The `qa` command. `qa ask` goes to a running `qa serve` first, before anything is loaded
     (ui/api.py); where none answers, it answers by itself."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `qa ask … | head` ends quietly
+    # The install leaves no bytecode (Makefile: --no-compile); where PYTHONDONTWRITEBYTECODE is set,
+    # as on the machines this was measured on, every start compiled all it imported again: a cold
+    # `qa ask` of a fresh clone took 6–8 s, 3.3 once its bytecode was written. So it is written.
+    sys.dont_write_bytecode = False
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["ask"] and wiring is None:
         from ui.api import ask_resident

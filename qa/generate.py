@@ -5,8 +5,6 @@ import json
 import os
 from collections.abc import Iterator
 
-import httpx
-
 from index import Settings
 from index.profile import Profile
 from qa.check import NOT_FOUND, check_generated
@@ -74,6 +72,8 @@ def messages(question: str, passages: list[Hit], profile: Profile) -> list[dict]
 
 def stream_chat(settings: Settings, chat: list[dict]) -> Iterator[str]:
     """The content tokens of one streamed chat completion (server-sent events)."""
+    import httpx  # here: a tenth of a second of every cold `qa ask`, which rarely writes
+
     url = settings.answering.llm_base_url.rstrip("/") + "/chat/completions"
     headers = {"Content-Type": "application/json"}
     if key := os.environ.get(settings.answering.llm_key_env):

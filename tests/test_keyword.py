@@ -136,3 +136,31 @@ def test_mismatched_inputs_are_refused():
         KeywordIndex([1, 2], [["工"]])
     with pytest.raises(ValueError):
         KeywordIndex().add_packed(np.array([1]), encode(["工", "行"]), np.array([1]))
+
+
+def test_numpy_s_sort_and_pandas_hash_table_give_the_same_rankings(monkeypatch):
+    """Small vocabularies are extended by numpy's sort, large ones by pandas' hash table
+    (HASH_ABOVE); columns are numbered differently, scores and rankings must not differ."""
+    from pathlib import Path
+
+    from qa import keyword
+
+    seed = next(Path(__file__).resolve().parents[1].joinpath("seeds").glob("*.txt")).read_text("utf-8")
+    paragraphs = [p for p in seed.split("\n") if len(p) > 20]
+    first, later = paragraphs[: len(paragraphs) // 2], paragraphs[len(paragraphs) // 2 :]
+    questions = ["上半年代销工银瑞信基金多少？", "工银安盛保险", "个人金融业务部", "数字化转型", "没有的词语"]
+
+    def rankings(threshold: int) -> list:
+        monkeypatch.setattr(keyword, "HASH_ABOVE", threshold)
+        index = KeywordIndex.from_texts(range(len(first)), first)
+        index.search("预热", 1)  # built; the later ones extend a vocabulary already there
+        for n, text in enumerate(later, start=len(first)):
+            index.add_packed(np.array([n]), encode(tokenize(text)), np.array([len(tokenize(text))]))
+        return [index.search(q, 8) for q in questions]
+
+    by_sort, by_hash = rankings(10**12), rankings(0)
+    assert by_sort[0] and all(r == h or _close(r, h) for r, h in zip(by_sort, by_hash))
+
+
+def _close(a: list, b: list) -> bool:
+    return [i for i, _ in a] == [i for i, _ in b] and all(math.isclose(x, y, rel_tol=1e-6) for (_, x), (_, y) in zip(a, b))
