@@ -123,7 +123,7 @@ def bench(context: click.Context) -> int:
 
 @bench.command()
 @click.option("--asks", type=int, default=3, show_default=True, help="cold `qa ask` runs per encoder (the median counts)")
-@click.option("--files", type=int, default=16, show_default=True, help="CMRC trial files indexed per encoder")
+@click.option("--files", type=int, default=64, show_default=True, help="CMRC trial files indexed per encoder")
 @click.option("--no-reader", is_flag=True, help="leave the trained reader out")
 @json_option
 @click.pass_obj
