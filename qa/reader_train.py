@@ -133,6 +133,10 @@ def features(tokenizer, batch: list[Example], reader: ReaderSettings, keep_answe
     return rows
 
 
+# What reproduces the shipped file, written into its card.
+REPRODUCE = "qa reader train --drcd ../shared/bench/drcd  (train_settings below are its defaults)"
+
+
 def train(drcd: Path, out_weights: Path | None = None, out_card: Path | None = None, settings: TrainSettings = TrainSettings(),
           base_folder: Path | None = None, device: str | None = None, say=print) -> dict:
     """Train, calibrate, write the weights and their card (qa/models/ unless told); returns the card."""
@@ -210,6 +214,7 @@ def train(drcd: Path, out_weights: Path | None = None, out_card: Path | None = N
     save_trained(model, head, settings.tuned_layers, out_weights)
     card = {
         "sha256": sha256_file(out_weights),
+        "command": REPRODUCE,
         "base": base_fingerprint(Path(base_folder)),
         "threshold": threshold,
         "reader_settings": asdict(reader),

@@ -70,7 +70,7 @@ def _base(tmp_path):
 def test_the_shipped_file_is_small_and_described():
     card = json.loads(CARD.read_text("utf-8"))
     assert WEIGHTS.stat().st_size == card["bytes"] <= 25 * 2**20
-    assert {"sha256", "base", "threshold", "train_settings", "data", "validation"} <= set(card)
+    assert {"sha256", "command", "base", "threshold", "train_settings", "data", "validation"} <= set(card)
     assert "DRCD dev" in card["data"]["train"] and "DRCD test" in card["data"]["validation"]
 
 
