@@ -16,7 +16,6 @@ baseline, measured in the same run.
 Machines are shared and noisy: medians, and ratios to the baseline of the same run.
 """
 
-import json
 import os
 import statistics
 import subprocess
@@ -24,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -178,7 +177,7 @@ def _answers(indexes: dict[str, Settings], default: str, reader: bool) -> tuple[
     assistants = {name: Assistant(indexes[name]) for _, name, _ in configurations}
     measured: dict[str, dict[str, Latency]] = {label: {} for label, _, _ in configurations}
     for condition in ("quiet", "busy"):
-        with busy_neighbour() if condition == "busy" else _nothing():
+        with busy_neighbour() if condition == "busy" else nullcontext():
             for label, name, composer in configurations:
                 measured[label][condition] = _latency(assistants[name], questions, composer)
     rows = [AnswerRow(label, m["quiet"], m["busy"]) for label, m in measured.items()]
@@ -218,11 +217,6 @@ def busy_neighbour(seconds: float = 900.0) -> Iterator[None]:
         for loop in loops:
             loop.kill()
             loop.wait()
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def _indexing(settings: Settings, encoders: list[str], files: int) -> list[IndexingRow]:

@@ -204,8 +204,8 @@ def make_embedder(settings: Settings, device: str | None = None) -> Embedder:
         else:
             folder, label = m3e_small_folder(), "moka-ai/m3e-small"
         if backend.startswith("onnx"):
-            torch = lambda: SentenceTransformerEmbedder(folder, label, device, "torch", settings.model_cache)  # noqa: E731
-            return OnnxEmbedder(folder, f"{label}+{backend}", settings.model_cache, backend == "onnx-int8", torch)
+            on_torch = lambda: SentenceTransformerEmbedder(folder, label, device, "torch", settings.model_cache)  # noqa: E731
+            return OnnxEmbedder(folder, f"{label}+{backend}", settings.model_cache, backend == "onnx-int8", on_torch)
         label += "" if backend == "torch" else f"+{backend}"
         return SentenceTransformerEmbedder(folder, label, device, backend, settings.model_cache)
     if Path(name).expanduser().is_dir():

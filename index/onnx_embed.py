@@ -10,7 +10,8 @@ cold `qa ask`.
 - `onnx` (float32): the same vectors as torch (cosine ≥ 0.99999, tests/test_runtime.py), so it shares
   torch's fingerprint: an index built by either is queried by either.
 - `onnx-int8`: the float32 graph with its weights quantised to int8 (onnxruntime's dynamic
-  quantisation, no calibration data); other vectors, so its own fingerprint.
+  quantisation, a scale per output channel, no calibration data); other vectors, so its own
+  fingerprint.
 
 Exporting needs torch and `onnx` (both installed with the project), once; answering needs only
 onnxruntime. Where ONNX Runtime cannot load or the export fails, float32 falls back to torch with a
@@ -33,12 +34,6 @@ from index.files import model_fingerprint
 
 _log = logging.getLogger(__name__)
 GRAPH = "model.onnx"
-# Passages per session.run: one. int8's dynamic quantisation scales activations over the whole
-# batch, so in a batch a passage's vector depended on its batch-mates (CMRC hit@1 0.932 at 32,
-# 0.929 at 4; torch 0.935); alone, it is what it is, as a question is. Small batches are also
-# faster here than torch's 32 (CMRC chunks, int8, 2 cores, passages/s by batch size 1: 31.9,
-# 2: 36.5, 4: 35.5, 8: 31.8, 16: 28.6, 32: 22.4).
-BATCH_SIZE = 1
 # int8 weights with a scale per output channel, not one per matrix: cosine to torch's vectors
 # 0.9978 median (0.9959 at worst) on CMRC chunks, against 0.9874 (0.9829) per matrix, for the same
 # size and speed. The name changes with the scheme, so a cache of the other is not reused.
@@ -54,8 +49,8 @@ class RuntimeUnavailable(RuntimeError):
 class OnnxEmbedder:
     """A sentence-transformers folder (mean pooling, normalised) run by ONNX Runtime."""
 
-    def __init__(self, folder: Path, name: str, cache_dir: Path, int8: bool = False, fallback=None, batch_size: int = BATCH_SIZE):
-        self.folder, self.name, self.int8, self.batch_size = Path(folder), name, int8, batch_size
+    def __init__(self, folder: Path, name: str, cache_dir: Path, int8: bool = False, fallback=None):
+        self.folder, self.name, self.int8 = Path(folder), name, int8
         self._cache_dir = Path(cache_dir)
         self._fallback = fallback  # makes the torch embedder of the same folder, for float32
         self._loading, self._loaded = threading.Lock(), None
@@ -100,7 +95,7 @@ class OnnxEmbedder:
 
     def _load(self):
         try:
-            return _Session(self._exported, self.batch_size)
+            return _Session(self._exported)
         except (ImportError, OSError, RuntimeError, ValueError) as e:
             if self.int8 or self._fallback is None:
                 raise RuntimeUnavailable(f"ONNX Runtime 无法加载 {self.name}（{_why(e)}）") from e
@@ -111,37 +106,35 @@ class OnnxEmbedder:
 class _Session:
     """One ONNX Runtime session and the tokenizer it is fed by."""
 
-    def __init__(self, folder: Path, batch_size: int):
-        import onnxruntime
+    def __init__(self, folder: Path):
         from tokenizers import Tokenizer
 
-        self.session = _optimized_session(onnxruntime, folder)
+        self.session = open_session(folder)
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(_config(folder, "sentence_bert_config.json").get("max_seq_length", 512))
         self.prompts = _config(folder, "config_sentence_transformers.json").get("prompts", {})
-        self.batch_size = batch_size
 
     def encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        """One text a run. int8's dynamic quantisation scales activations over a whole batch, so in
+        one a passage's vector depended on its batch-mates (CMRC hit@1 0.932 in batches of 32, 0.929
+        of 4; torch 0.935); alone it is what it is, as a question is. Small batches are also faster
+        here than torch's 32 (CMRC chunks, int8, 2 cores, passages/s by batch size 1: 31.9, 2: 36.5,
+        4: 35.5, 8: 31.8, 16: 28.6, 32: 22.4)."""
         encoded = self.tokenizer.encode_batch([self.prompts.get(prompt, "") + t for t in texts])
-        # Batches of similar lengths, as sentence-transformers makes them: less padding to run.
-        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i].ids))
         vectors = np.zeros((len(texts), self.session.get_outputs()[0].shape[-1]), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
-            width = max(len(encoded[i].ids) for i in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)  # pad id and mask 0 past each end
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, i in enumerate(batch):
-                ids[row, : len(encoded[i].ids)] = encoded[i].ids
-                mask[row, : len(encoded[i].ids)] = 1
-            vectors[batch] = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        for n, encoding in enumerate(encoded):
+            ids = np.array([encoding.ids], dtype=np.int64)
+            vectors[n] = self.session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
         return vectors
 
 
-def _optimized_session(onnxruntime, folder: Path):
-    """A session on the graph as ONNX Runtime optimises it (fused attention, layer norm, GELU),
+def open_session(folder: Path):
+    """An ONNX Runtime session on `folder/model.onnx` as the runtime optimises it (fused attention,
+    layer norm, GELU),
     optimised once per runtime version and kept beside the graph: optimising on every load was
     two thirds of loading it (1.8 s of 2.5 s in a cold `qa ask`, by cProfile)."""
+    import onnxruntime
+
     optimized = folder / f"model.ort-{onnxruntime.__version__}.onnx"
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # its own warnings are about the graph, not for the user
@@ -183,7 +176,7 @@ def export_onnx(folder: Path, cache_dir: Path, int8: bool = False) -> Path:
 
 def exported_graph(cache_dir: Path, name: str, module, outputs: tuple[str, ...], int8: bool = False,
                    beside: list[Path] = ()) -> Path:
-    """`cache_dir/exported/NAME[-int8]/model.onnx`: the torch module `module()` makes, taking
+    """`cache_dir/exported/NAME[INT8_SUFFIX]/model.onnx`: the torch module `module()` makes, taking
     input_ids and attention_mask, exported once with torch.onnx (int8: its float32 graph with
     int8 weights), with the files `beside` copied next to it; written whole or not at all."""
     target = Path(cache_dir) / "exported" / (name + (INT8_SUFFIX if int8 else ""))
@@ -202,13 +195,6 @@ def exported_graph(cache_dir: Path, name: str, module, outputs: tuple[str, ...],
                 (staging / path.name).write_bytes(path.read_bytes())
 
     return build_model_folder(target, write, marker=GRAPH)
-
-
-def open_session(folder: Path):
-    """An ONNX Runtime session on `folder/model.onnx` (optimised once, kept beside it)."""
-    import onnxruntime
-
-    return _optimized_session(onnxruntime, folder)
 
 
 @contextmanager

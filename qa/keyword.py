@@ -57,7 +57,8 @@ class KeywordIndex:
         self._ids = np.zeros(0, dtype=np.int64)  # row → chunk id
         self._rows: dict[int, int] = {}
         self._vocab = np.zeros(0, dtype=np.uint64)  # column → token id
-        self._by_id = np.zeros(0, dtype=np.int64)  # columns in the order of their token ids
+        # The vocabulary sorted, and each sorted token id's column: a question's tokens are looked up here.
+        self._sorted, self._columns = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
         self._tf = sp.csc_matrix((0, 0), dtype=np.float32)  # rows = chunks, columns = tokens
         self._lengths = np.zeros(0, dtype=np.float32)  # tokens per chunk, repeats included
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (ids, flat token ids, lengths)
@@ -142,7 +143,7 @@ class KeywordIndex:
         return [(int(ids[i]), float(scores[i])) for i in best]
 
     def _scores(self, query: np.ndarray) -> np.ndarray | None:
-        columns = _columns_of(self._vocab, self._by_id, query)
+        columns = _columns_of(self._sorted, self._columns, query)
         columns, repeats = np.unique(columns[columns >= 0], return_counts=True)  # a repeated token counts again
         if not len(columns) or not len(self._ids):
             return None
@@ -152,17 +153,21 @@ class KeywordIndex:
         weight = np.repeat(self._idf[columns] * repeats, np.diff(indptr)[columns])
         return np.bincount(rows, weights=weight * tf / (tf + self._norm[rows]), minlength=len(self._ids))
 
-    def _remove(self, ids: set[int]) -> int:
+    def _remove_pending(self, ids: set[int]) -> int:
+        """Drops the pending chunks with these ids. Only called when one is pending: a reader loading
+        300 segments scanned the ones before each (1.3 s of a cold `qa ask` on a 300-issue archive)
+        to find nothing."""
         gone = 0
-        # Scanned only when one of the ids is pending: a reader loading 300 segments scanned the
-        # ones before each (1.3 s of a cold `qa ask` on a 300-issue archive) to find nothing.
-        for n, (part_ids, flat, lengths) in enumerate(self._pending if not ids.isdisjoint(self._pending_ids) else ()):
+        for n, (part_ids, flat, lengths) in enumerate(self._pending):
             drop = np.isin(part_ids, list(ids))
             if drop.any():
                 gone += int(drop.sum())
-                keep_tokens = np.repeat(~drop, lengths)
-                self._pending[n] = (part_ids[~drop], flat[keep_tokens], lengths[~drop])
+                self._pending[n] = (part_ids[~drop], flat[np.repeat(~drop, lengths)], lengths[~drop])
         self._pending_ids -= ids
+        return gone
+
+    def _remove(self, ids: set[int]) -> int:
+        gone = self._remove_pending(ids) if not ids.isdisjoint(self._pending_ids) else 0
         built = {i for i in ids if i in self._rows and i not in self._removed}
         self._removed |= built
         if gone or built:
@@ -181,7 +186,7 @@ class KeywordIndex:
             new_ids = np.concatenate([p[0] for p in parts])
             flat = np.concatenate([p[1] for p in parts])
             new_lengths = np.concatenate([p[2] for p in parts])
-            codes, vocab = _extended(self._vocab, self._by_id, flat)
+            codes, vocab = _extended(self._vocab, self._sorted, self._columns, flat)
             new_tf = _term_frequencies(codes, new_lengths, len(vocab))
             if tf.shape[0]:
                 tf.resize((tf.shape[0], len(vocab)))  # new tokens: empty columns for the old rows
@@ -190,7 +195,8 @@ class KeywordIndex:
                 tf = new_tf
             ids = np.concatenate([ids, new_ids])
             lengths = np.concatenate([lengths, new_lengths.astype(np.float32)])
-            self._vocab, self._by_id = vocab, np.argsort(vocab, kind="stable")
+            self._vocab, self._columns = vocab, np.argsort(vocab)
+            self._sorted = vocab[self._columns]
         self._tf, self._ids, self._lengths = tf, ids, lengths
         self._rows = {int(i): n for n, i in enumerate(ids)}
         self._pending, self._pending_ids, self._removed, self._dirty = [], set(), set(), False
@@ -201,16 +207,17 @@ class KeywordIndex:
         self._norm = (self.k1 * (1 - self.b + self.b * lengths / max(mean, 1e-9))).astype(np.float32)
 
 
-def _columns_of(vocab: np.ndarray, by_id: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-    """The column of each token id; -1 for one the vocabulary lacks."""
+def _columns_of(sorted_tokens: np.ndarray, columns: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    """The column of each token id, given the vocabulary sorted and each sorted id's column; -1
+    for one the vocabulary lacks."""
     tokens = np.asarray(tokens, dtype=np.uint64)
-    if not len(vocab):
+    if not len(sorted_tokens):
         return np.full(len(tokens), -1, dtype=np.int64)
-    at = np.minimum(np.searchsorted(vocab[by_id], tokens), len(vocab) - 1)
-    return np.where(vocab[by_id[at]] == tokens, by_id[at], -1)
+    at = np.minimum(np.searchsorted(sorted_tokens, tokens), len(sorted_tokens) - 1)
+    return np.where(sorted_tokens[at] == tokens, columns[at], -1)
 
 
-def _extended(vocab: np.ndarray, by_id: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _extended(vocab: np.ndarray, sorted_tokens: np.ndarray, columns: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(the column of each token id in `flat`, the vocabulary with its new ids appended): the
     columns known ids have keep their numbers."""
     if len(flat) > HASH_ABOVE:
@@ -219,10 +226,10 @@ def _extended(vocab: np.ndarray, by_id: np.ndarray, flat: np.ndarray) -> tuple[n
         codes, extended = pd.factorize(np.concatenate([vocab, flat]))
         return codes[len(vocab) :], np.asarray(extended, dtype=np.uint64)
     unique, inverse = np.unique(flat, return_inverse=True)
-    columns = _columns_of(vocab, by_id, unique)
-    new = columns < 0
-    columns[new] = len(vocab) + np.arange(int(new.sum()))
-    return columns[inverse.ravel()], np.concatenate([vocab, unique[new]])
+    found = _columns_of(sorted_tokens, columns, unique)
+    new = found < 0
+    found[new] = len(vocab) + np.arange(int(new.sum()))
+    return found[inverse.ravel()], np.concatenate([vocab, unique[new]])
 
 
 def _term_frequencies(columns: np.ndarray, lengths: np.ndarray, n_columns: int) -> sp.csc_matrix:

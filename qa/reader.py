@@ -130,7 +130,7 @@ class Reader:
         from index import exported_graph, open_session
 
         def span_model():
-            return _SpanModel(*self._torch_model())
+            return _span_module(*self._torch_model())
 
         name = f"reader-{self.fingerprint}-{base_fingerprint(self.base_folder)}-onnx"
         session = open_session(exported_graph(self.cache_dir, name, span_model, ("logits",), self.runtime == "onnx-int8"))
@@ -191,7 +191,7 @@ def _session_logits(session, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return logits
 
 
-def _SpanModel(model, head):
+def _span_module(model, head):
     """The encoder and span head as one module, token ids in, start/end logits out (for export)."""
     import torch
 
